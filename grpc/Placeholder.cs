@@ -1,0 +1,5 @@
+namespace Vehicles.Grpc;
+
+internal static class Placeholder
+{
+}

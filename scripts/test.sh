@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh Debian machine with the .NET SDK.
+#
+# scripts/servers.sh installs what the tests need (PostgreSQL, Redis, Debian's python3-grpcio) and starts
+# PostgreSQL and Redis on 127.0.0.1 on non-default ports in a throw-away folder; this script then builds
+# and tests the solution in Release and stops the servers again, also when tests fail. Safe to run twice
+# in a row. Extra arguments go to `dotnet test` (for example: --filter FullyQualifiedName~Grpc).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export VEHICLES_SERVERS_DIR="${VEHICLES_SERVERS_DIR:-/tmp/vehicles-test-servers}"
+# Ports apart from the development servers (scripts/servers.sh start) so both can run at once.
+export VEHICLES_PG_PORT="${VEHICLES_PG_PORT:-55433}" VEHICLES_REDIS_PORT="${VEHICLES_REDIS_PORT:-56380}"
+trap 'scripts/servers.sh stop' EXIT
+eval "$(scripts/servers.sh start)"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet build Vehicles.sln -c Release -nologo -v q
+dotnet test Vehicles.sln -c Release --no-build -nologo "$@"
