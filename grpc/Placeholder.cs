@@ -1,5 +1,0 @@
-namespace Vehicles.Grpc;
-
-internal static class Placeholder
-{
-}
