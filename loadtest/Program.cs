@@ -1,0 +1,1 @@
+return await Vehicles.LoadTest.LoadTestApp.MainAsync(args);
