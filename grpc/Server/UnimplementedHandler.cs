@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Vehicles.Grpc.Server;
+
+/// <summary>Answers gRPC requests for services or methods the server does not have.</summary>
+internal static class UnimplementedHandler
+{
+    public const string ServiceParameter = "unimplementedService";
+    public const string MethodParameter = "unimplementedMethod";
+
+    public static RequestDelegate Create(GrpcServiceRegistry registry) => httpContext =>
+    {
+        if (!ServerProtocol.TryValidateRequest(httpContext))
+        {
+            return Task.CompletedTask;
+        }
+
+        var service = httpContext.Request.RouteValues[ServiceParameter] as string;
+        var message = service is not null && registry.IsMapped(service)
+            ? "Method is unimplemented."
+            : "Service is unimplemented.";
+        return WriteUnimplemented(httpContext, message);
+    };
+
+    public static Task WriteUnimplemented(HttpContext httpContext, string message)
+    {
+        var response = httpContext.Response;
+        response.Headers.ContentType = ServerProtocol.ContentTypeValue;
+        ServerProtocol.WriteStatus(response.Headers, new Status(StatusCode.Unimplemented, message), null, null);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Matches the catch-all route only for gRPC requests, so that other POST endpoints keep their 404s.</summary>
+internal sealed class GrpcContentTypeConstraint : IRouteConstraint
+{
+    public bool Match(HttpContext? httpContext, IRouter? route, string routeKey, RouteValueDictionary values, RouteDirection routeDirection) =>
+        httpContext is null || GrpcProtocol.IsGrpcContentType(httpContext.Request.ContentType);
+}
