@@ -1,0 +1,328 @@
+using Google.Protobuf.WellKnownTypes;
+using Vehicles.Api.V1;
+
+namespace Vehicles.Grains.Tests;
+
+public sealed class CommandTests
+{
+    [Fact]
+    public async Task SendCommand_WhileOnline_DeliversAtOnceInFifoOrder()
+    {
+        using var settings = HostSettings.Sqlite();
+        await using var host = await GrainsHost.StartAsync(settings);
+        var vehicle = host.Vehicle(Build.Vin);
+        using var session = host.Sessions.Register(Build.Vin, "s1");
+        await vehicle.OpenSessionAsync(Build.Session("s1"));
+
+        var first = await vehicle.SendCommandAsync(Build.Command("lock_doors"));
+        var second = await vehicle.SendCommandAsync(Build.Command("flash_lights"));
+        var pushed1 = await Eventually.ReadAsync(session.Outbound);
+        var pushed2 = await Eventually.ReadAsync(session.Outbound);
+
+        Assert.Equal(SendCommandStatus.Created, first.Status);
+        Assert.Equal(CommandState.Delivered, first.Command!.State);
+        Assert.Equal(host.Time.GetUtcNow(), first.Command.DeliverTime.ToDateTimeOffset());
+        Assert.Equal([first.Command.CommandId, second.Command!.CommandId], [pushed1.Command.CommandId, pushed2.Command.CommandId]);
+        Assert.Equal("lock_doors", pushed1.Command.Name);
+        Assert.Equal(first.Command.ExpireTime, pushed1.Command.ExpireTime);
+    }
+
+    [Fact]
+    public async Task SendCommand_WhenVehicleOffline_QueuesUntilReconnect()
+    {
+        using var settings = HostSettings.Sqlite();
+        await using var host = await GrainsHost.StartAsync(settings);
+        var vehicle = host.Vehicle(Build.Vin);
+        await vehicle.ReportAsync(Build.Report(1, host.Time.GetUtcNow(), s => s.Speed = 0), Build.Fleet);
+
+        var a = await vehicle.SendCommandAsync(Build.Command("lock_doors"));
+        var b = await vehicle.SendCommandAsync(Build.Command("honk_horn"));
+        var grant = await vehicle.OpenSessionAsync(Build.Session("s1"));
+        await vehicle.CompleteCommandAsync(new CommandResult { CommandId = a.Command!.CommandId, Outcome = CommandOutcome.Succeeded });
+        await vehicle.CloseSessionAsync("s1");
+        var regrant = await vehicle.OpenSessionAsync(Build.Session("s2"));
+
+        Assert.Equal(CommandState.Pending, a.Command.State);
+        Assert.Equal([a.Command.CommandId, b.Command!.CommandId], grant.Commands.Select(c => c.CommandId));
+        Assert.Equal(CommandState.Delivered, (await vehicle.GetCommandAsync(b.Command.CommandId))!.State);
+        Assert.Equal([b.Command.CommandId], regrant.Commands.Select(c => c.CommandId));
+    }
+
+    [Fact]
+    public async Task SendCommand_IsDurableBeforeItReturns()
+    {
+        using var settings = HostSettings.Sqlite();
+        await using var host = await GrainsHost.StartAsync(settings);
+
+        var sent = await host.Vehicle(Build.Vin).SendCommandAsync(Build.Command("lock_doors", key: "k1"));
+
+        var stored = await host.ReadStoredVehicleAsync(Build.Vin);
+        var command = Assert.Single(stored!.Commands);
+        Assert.Equal(sent.Command!.CommandId, command.CommandId);
+        Assert.Equal("k1", command.IdempotencyKey);
+    }
+
+    [Fact]
+    public async Task SendCommand_WhenTtlPasses_Expires()
+    {
+        using var settings = HostSettings.Sqlite();
+        await using var host = await GrainsHost.StartAsync(settings);
+        var vehicle = host.Vehicle(Build.Vin);
+        using var events = host.Events.SubscribeVehicle(Build.Vin);
+        var t0 = host.Time.GetUtcNow();
+        var shortLived = await vehicle.SendCommandAsync(Build.Command("lock_doors", ttl: TimeSpan.FromSeconds(30)));
+        var defaultTtl = await vehicle.SendCommandAsync(Build.Command("honk_horn"));
+
+        host.Time.Advance(TimeSpan.FromSeconds(31));
+        await Eventually.TrueAsync(async () => (await vehicle.GetCommandAsync(shortLived.Command!.CommandId))!.State == CommandState.Expired, "expiry timer");
+        var expired = await vehicle.GetCommandAsync(shortLived.Command!.CommandId);
+        var live = await vehicle.GetCommandAsync(defaultTtl.Command!.CommandId);
+        var grant = await vehicle.OpenSessionAsync(Build.Session("s1"));
+
+        Assert.Equal(Timestamp.FromDateTimeOffset(t0.AddSeconds(30)), expired!.ExpireTime);
+        Assert.Equal(Timestamp.FromDateTimeOffset(t0.AddSeconds(30)), expired.CompleteTime);
+        Assert.Equal(Timestamp.FromDateTimeOffset(t0.AddMinutes(5)), live!.ExpireTime);
+        Assert.Equal(CommandState.Pending, live.State);
+        Assert.Equal([defaultTtl.Command.CommandId], grant.Commands.Select(c => c.CommandId));
+        Assert.Contains(Drain(events), e => e.Command is { State: CommandState.Expired } c && c.CommandId == shortLived.Command.CommandId);
+    }
+
+    [Fact]
+    public async Task SendCommand_WithTtlAboveTheMaximum_IsRefused()
+    {
+        using var settings = HostSettings.Sqlite();
+        await using var host = await GrainsHost.StartAsync(settings);
+
+        var result = await host.Vehicle(Build.Vin).SendCommandAsync(Build.Command(ttl: TimeSpan.FromDays(8)));
+
+        Assert.Equal(SendCommandStatus.InvalidTtl, result.Status);
+        Assert.Null(result.Command);
+    }
+
+    [Fact]
+    public async Task CancelCommand_WhenDelivered_CancelsAndTellsTheVehicle()
+    {
+        using var settings = HostSettings.Sqlite();
+        await using var host = await GrainsHost.StartAsync(settings);
+        var vehicle = host.Vehicle(Build.Vin);
+        using var session = host.Sessions.Register(Build.Vin, "s1");
+        await vehicle.OpenSessionAsync(Build.Session("s1"));
+        var sent = await vehicle.SendCommandAsync(Build.Command());
+        await Eventually.ReadAsync(session.Outbound);
+
+        var canceled = await vehicle.CancelCommandAsync(sent.Command!.CommandId);
+        var pushed = await Eventually.ReadAsync(session.Outbound);
+        var again = await vehicle.CancelCommandAsync(sent.Command.CommandId);
+        var lateResult = await vehicle.CompleteCommandAsync(new CommandResult { CommandId = sent.Command.CommandId, Outcome = CommandOutcome.Succeeded });
+
+        Assert.Equal(CancelCommandStatus.Canceled, canceled.Status);
+        Assert.Equal(CommandState.Canceled, canceled.Command!.State);
+        Assert.Equal(sent.Command.CommandId, pushed.CommandCancel.CommandId);
+        Assert.Equal(CancelCommandStatus.AlreadyFinal, again.Status);
+        Assert.Equal(CommandState.Canceled, again.Command!.State);
+        Assert.Equal(CompleteCommandStatus.AlreadyFinal, lateResult.Status);
+        Assert.Equal(CommandState.Canceled, (await host.ReadStoredVehicleAsync(Build.Vin))!.Commands.Single().State);
+    }
+
+    [Fact]
+    public async Task CancelCommand_WhenPendingOrUnknown_CancelsWithoutPushOrReportsNotFound()
+    {
+        using var settings = HostSettings.Sqlite();
+        await using var host = await GrainsHost.StartAsync(settings);
+        var vehicle = host.Vehicle(Build.Vin);
+        var sent = await vehicle.SendCommandAsync(Build.Command());
+
+        var canceled = await vehicle.CancelCommandAsync(sent.Command!.CommandId);
+        var unknown = await vehicle.CancelCommandAsync("c999");
+        var grant = await vehicle.OpenSessionAsync(Build.Session("s1"));
+
+        Assert.Equal(CancelCommandStatus.Canceled, canceled.Status);
+        Assert.Equal(CancelCommandStatus.NotFound, unknown.Status);
+        Assert.Empty(grant.Commands);
+    }
+
+    [Fact]
+    public async Task CompleteCommand_WithOutcome_FinishesTheCommand_AndUnknownIdsAreReported()
+    {
+        using var settings = HostSettings.Sqlite();
+        await using var host = await GrainsHost.StartAsync(settings);
+        var vehicle = host.Vehicle(Build.Vin);
+        await vehicle.OpenSessionAsync(Build.Session("s1"));
+        var sent = await vehicle.SendCommandAsync(Build.Command("locate"));
+        var payload = new Struct { Fields = { ["latitude"] = Value.ForNumber(48.1) } };
+
+        var done = await vehicle.CompleteCommandAsync(new CommandResult { CommandId = sent.Command!.CommandId, Outcome = CommandOutcome.Rejected, Message = "driving", Payload = payload });
+        var unknown = await vehicle.CompleteCommandAsync(new CommandResult { CommandId = "c42", Outcome = CommandOutcome.Succeeded });
+
+        Assert.Equal(CompleteCommandStatus.Completed, done.Status);
+        Assert.Equal(CommandState.Rejected, done.Command!.State);
+        Assert.Equal("driving", done.Command.StatusMessage);
+        Assert.Equal(payload, done.Command.Result);
+        Assert.Equal(CompleteCommandStatus.UnknownCommand, unknown.Status);
+        Assert.Equal(CommandState.Rejected, (await host.ReadStoredVehicleAsync(Build.Vin))!.Commands.Single().State);
+    }
+
+    [Fact]
+    public async Task SendCommand_WithSameIdempotencyKey_ReturnsTheFirstOrAConflict()
+    {
+        using var settings = HostSettings.Sqlite();
+        await using var host = await GrainsHost.StartAsync(settings);
+        var vehicle = host.Vehicle(Build.Vin);
+        var limit = new CommandParameters { SetChargeLimit = new SetChargeLimitParameters { Percent = 80 } };
+        var other = new CommandParameters { SetChargeLimit = new SetChargeLimitParameters { Percent = 90 } };
+
+        var first = await vehicle.SendCommandAsync(Build.Command("set_charge_limit", key: "k1", parameters: limit));
+        var retry = await vehicle.SendCommandAsync(Build.Command("set_charge_limit", key: "k1", parameters: limit.Clone()));
+        var conflict = await vehicle.SendCommandAsync(Build.Command("set_charge_limit", key: "k1", parameters: other));
+        host.Time.Advance(TimeSpan.FromHours(25));
+        var afterLifetime = await vehicle.SendCommandAsync(Build.Command("set_charge_limit", key: "k1", parameters: other));
+
+        Assert.Equal(SendCommandStatus.Created, first.Status);
+        Assert.Equal(SendCommandStatus.Deduplicated, retry.Status);
+        Assert.Equal(first.Command!.CommandId, retry.Command!.CommandId);
+        Assert.Equal(SendCommandStatus.IdempotencyKeyConflict, conflict.Status);
+        Assert.Equal(first.Command.CommandId, conflict.Command!.CommandId);
+        Assert.Equal(SendCommandStatus.Created, afterLifetime.Status);
+        Assert.NotEqual(first.Command.CommandId, afterLifetime.Command!.CommandId);
+    }
+
+    [Fact]
+    public async Task SendCommand_WhenQueueFull_ReturnsQueueFull()
+    {
+        using var settings = HostSettings.Sqlite();
+        settings.ConfigureGrains = o => o.MaxQueuedCommands = 3;
+        await using var host = await GrainsHost.StartAsync(settings);
+        var vehicle = host.Vehicle(Build.Vin);
+        for (var i = 0; i < 3; i++)
+        {
+            await vehicle.SendCommandAsync(Build.Command());
+        }
+
+        var full = await vehicle.SendCommandAsync(Build.Command());
+        var page = await vehicle.ListCommandsAsync(10, null);
+        await vehicle.CancelCommandAsync(page.Commands[0].CommandId);
+        var afterCancel = await vehicle.SendCommandAsync(Build.Command());
+
+        Assert.Equal(SendCommandStatus.QueueFull, full.Status);
+        Assert.Null(full.Command);
+        Assert.Equal(3, page.Commands.Count);
+        Assert.Equal(SendCommandStatus.Created, afterCancel.Status);
+    }
+
+    [Fact]
+    public async Task Commands_BeyondTheHistoryBound_DropOldestFinalOnes_AndListNewestFirst()
+    {
+        using var settings = HostSettings.Sqlite();
+        settings.ConfigureGrains = o => o.MaxCommandHistory = 3;
+        await using var host = await GrainsHost.StartAsync(settings);
+        var vehicle = host.Vehicle(Build.Vin);
+        var live = await vehicle.SendCommandAsync(Build.Command("honk_horn"));
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var sent = await vehicle.SendCommandAsync(Build.Command());
+            await vehicle.CancelCommandAsync(sent.Command!.CommandId);
+            ids.Add(sent.Command.CommandId);
+        }
+
+        var first = await vehicle.ListCommandsAsync(2, null);
+        var second = await vehicle.ListCommandsAsync(2, first.NextPageToken);
+        var bad = await vehicle.ListCommandsAsync(2, "not-a-token");
+
+        Assert.Equal([ids[4], ids[3]], first.Commands.Select(c => c.CommandId));
+        Assert.Equal([ids[2], live.Command!.CommandId], second.Commands.Select(c => c.CommandId));
+        Assert.Equal(string.Empty, second.NextPageToken);
+        Assert.Null(await vehicle.GetCommandAsync(ids[0]));
+        Assert.True(bad.InvalidPageToken);
+    }
+
+    [Fact]
+    public async Task ScheduledCommand_AfterARestart_IsDeliveredAtNotBeforeByTheReminder()
+    {
+        using var settings = HostSettings.Sqlite();
+        // Longer than the wait for not_before, so the session stays open without heartbeats.
+        settings.ConfigureGrains = o => o.HeartbeatTimeout = TimeSpan.FromHours(1);
+        var notBefore = settings.Time.GetUtcNow().AddMinutes(10);
+        string commandId;
+        await using (var host = await GrainsHost.StartAsync(settings))
+        {
+            var sent = await host.Vehicle(Build.Vin).SendCommandAsync(Build.Command(notBefore: notBefore));
+            commandId = sent.Command!.CommandId;
+            Assert.Equal(Timestamp.FromDateTimeOffset(notBefore.AddMinutes(5)), sent.Command.ExpireTime);
+        }
+
+        await using var restarted = await GrainsHost.StartAsync(settings);
+        var vehicle = restarted.Vehicle(Build.Vin);
+        using var session = restarted.Sessions.Register(Build.Vin, "s1");
+        var grant = await vehicle.OpenSessionAsync(Build.Session("s1"));
+        restarted.Time.Advance(TimeSpan.FromMinutes(10));
+        var pushed = await Eventually.ReadAsync(session.Outbound);
+
+        Assert.Empty(grant.Commands);
+        Assert.Equal(commandId, pushed.Command.CommandId);
+        Assert.Equal(CommandState.Delivered, (await vehicle.GetCommandAsync(commandId))!.State);
+    }
+
+    [Fact]
+    public async Task ScheduledCommand_WhileTheGrainIsNotActive_ActivatesItAtNotBefore()
+    {
+        using var settings = HostSettings.Sqlite();
+        await using (var host = await GrainsHost.StartAsync(settings))
+        {
+            await host.Vehicle(Build.Vin).SendCommandAsync(Build.Command(notBefore: settings.Time.GetUtcNow().AddMinutes(10)));
+        }
+
+        await using var restarted = await GrainsHost.StartAsync(settings);
+        var activeBefore = restarted.Runtime.ActivationCount;
+        restarted.Time.Advance(TimeSpan.FromMinutes(10));
+        await Eventually.TrueAsync(() => Task.FromResult(restarted.Runtime.ActivationCount == 1), "reminder activates the vehicle grain");
+
+        Assert.Equal(0, activeBefore);
+    }
+
+    [Fact]
+    public async Task SendCommand_ToAVehicleNeverSeen_QueuesWithoutCreatingTheVehicle()
+    {
+        using var settings = HostSettings.Sqlite();
+        await using var host = await GrainsHost.StartAsync(settings);
+        var vehicle = host.Vehicle(Build.Vin);
+
+        var sent = await vehicle.SendCommandAsync(Build.Command());
+
+        Assert.Equal(CommandState.Pending, sent.Command!.State);
+        Assert.Null(await vehicle.GetAsync());
+        Assert.Equal([sent.Command.CommandId], (await vehicle.OpenSessionAsync(Build.Session("s1"))).Commands.Select(c => c.CommandId));
+    }
+
+    [Fact]
+    public async Task SendCommand_WhenTheSessionQueueIsFull_StaysPendingForTheNextSession()
+    {
+        using var settings = HostSettings.Sqlite();
+        settings.ConfigureGrains = o => o.SessionOutboundCapacity = 1;
+        await using var host = await GrainsHost.StartAsync(settings);
+        var vehicle = host.Vehicle(Build.Vin);
+        using var session = host.Sessions.Register(Build.Vin, "s1");
+        await vehicle.OpenSessionAsync(Build.Session("s1"));
+
+        var first = await vehicle.SendCommandAsync(Build.Command("lock_doors"));
+        var second = await vehicle.SendCommandAsync(Build.Command("honk_horn"));
+        await vehicle.CloseSessionAsync("s1");
+        var grant = await vehicle.OpenSessionAsync(Build.Session("s2"));
+
+        Assert.Equal(CommandState.Delivered, first.Command!.State);
+        Assert.Equal(CommandState.Pending, second.Command!.State);
+        Assert.Equal(SessionEndReason.OutboundQueueFull, session.EndReason);
+        Assert.Equal([first.Command.CommandId, second.Command.CommandId], grant.Commands.Select(c => c.CommandId));
+    }
+
+    private static List<VehicleEvent> Drain(VehicleEventSubscription subscription)
+    {
+        var events = new List<VehicleEvent>();
+        while (subscription.Reader.TryRead(out var e))
+        {
+            events.Add(e);
+        }
+
+        return events;
+    }
+}
