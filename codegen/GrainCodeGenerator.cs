@@ -249,13 +249,14 @@ public sealed class GrainCodeGenerator : IIncrementalGenerator
             AppendParameters(source, method.Symbol);
             source.AppendLine(")");
             source.AppendLine("        {");
-            source.Append("            var request = new ").Append(requestName).AppendLine("();");
+            // Double underscores keep the local apart from the method's parameters (one may well be called "request").
+            source.Append("            var __request = new ").Append(requestName).AppendLine("();");
             for (var p = 0; p < method.Symbol.Parameters.Length; p++)
             {
-                source.Append("            request.Arg").Append(p).Append(" = @").Append(method.Symbol.Parameters[p].Name).AppendLine(";");
+                source.Append("            __request.Arg").Append(p).Append(" = @").Append(method.Symbol.Parameters[p].Name).AppendLine(";");
             }
 
-            source.Append("            return InvokeAsync(request)").Append(method.ReturnKind is "Task" or "TaskOfT" ? ".AsTask()" : string.Empty).AppendLine(";");
+            source.Append("            return InvokeAsync(__request)").Append(method.ReturnKind is "Task" or "TaskOfT" ? ".AsTask()" : string.Empty).AppendLine(";");
             source.AppendLine("        }");
         }
 
