@@ -1,0 +1,56 @@
+using Vehicles.Actors;
+
+namespace Vehicles.Cluster;
+
+/// <summary>
+/// The actor runtime's <see cref="IPlacementDirector"/> over <see cref="RendezvousPlacement"/>. Membership swaps in a
+/// new set of active silos with <see cref="Update(SiloAddress, IEnumerable{SiloAddress})"/>; lookups read one immutable
+/// state without locking, so a change is atomic for every call that observes it. While this silo is not among the
+/// active silos (joining, leaving, declared dead) it owns nothing.
+/// </summary>
+public sealed class RendezvousPlacementDirector : IPlacementDirector
+{
+    private State _state = new(default, RendezvousPlacement.Empty);
+
+    /// <summary>This silo; <c>default</c> until the first update.</summary>
+    public SiloAddress LocalSilo => Volatile.Read(ref _state).Local;
+
+    /// <summary>The placement in force.</summary>
+    public RendezvousPlacement Placement => Volatile.Read(ref _state).Placement;
+
+    /// <summary>
+    /// A director that follows <paramref name="membership"/>: it takes this silo's generation and the active silos from
+    /// every snapshot (the first arrives while the membership service starts).
+    /// </summary>
+    public static RendezvousPlacementDirector FollowMembership(MembershipService membership)
+    {
+        ArgumentNullException.ThrowIfNull(membership);
+        var director = new RendezvousPlacementDirector();
+        membership.SnapshotChanged += (_, snapshot) => director.Update(membership.LocalSilo, snapshot.ActiveSilos);
+        if (membership.Snapshot.Version >= 0)
+        {
+            director.Update(membership.LocalSilo, membership.Snapshot.ActiveSilos);
+        }
+
+        return director;
+    }
+
+    /// <summary>Places grains over <paramref name="activeSilos"/> from now on, this silo being <paramref name="localSilo"/>.</summary>
+    public void Update(SiloAddress localSilo, IEnumerable<SiloAddress> activeSilos)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(localSilo.Endpoint);
+        Volatile.Write(ref _state, new State(localSilo, new RendezvousPlacement(activeSilos)));
+    }
+
+    /// <inheritdoc />
+    public bool IsLocal(GrainId grainId)
+    {
+        var state = Volatile.Read(ref _state);
+        return state.Placement.TryGetOwner(grainId, out var owner) && owner == state.Local;
+    }
+
+    /// <summary>The silo that owns <paramref name="grainId"/>, for the call transport; <see langword="false"/> while no silo is active.</summary>
+    public bool TryGetOwner(GrainId grainId, out SiloAddress owner) => Placement.TryGetOwner(grainId, out owner);
+
+    private sealed record State(SiloAddress Local, RendezvousPlacement Placement);
+}
