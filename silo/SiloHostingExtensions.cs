@@ -1,4 +1,5 @@
 using Vehicles.Actors;
+using Vehicles.Api;
 using Vehicles.Grpc.Health;
 using Vehicles.Grpc.Reflection;
 using Vehicles.Grpc.Server;
@@ -20,6 +21,7 @@ public static class SiloHostingExtensions
         builder.Services.AddGrpc(options => builder.Configuration.GetSection("Grpc:Service").Bind(options));
         builder.Services.AddGrainStorage(builder.Configuration);
         builder.AddActors();
+        builder.Services.AddVehiclesApi(builder.Configuration);
         return builder;
     }
 
@@ -29,6 +31,7 @@ public static class SiloHostingExtensions
         ArgumentNullException.ThrowIfNull(app);
         app.MapGrpcHealthChecks();
         app.MapGrpcReflectionService();
+        app.MapVehiclesApi();
         return app;
     }
 }

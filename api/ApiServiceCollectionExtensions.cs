@@ -1,0 +1,79 @@
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Vehicles.Api.Security;
+using Vehicles.Api.Services;
+using Vehicles.Api.V1;
+using Vehicles.Api.Validation;
+using Vehicles.Grains;
+using Vehicles.Grpc.Server;
+
+namespace Vehicles.Api;
+
+/// <summary>Registers and maps the vehicles.v1 API.</summary>
+public static partial class ApiServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the API: the vehicle grains (<c>AddVehicleGrains</c>), <see cref="TokenService"/> (section
+    /// <c>"Tokens"</c>; without a signing key there, the key in the data folder, see <see cref="SigningKeyStore"/>),
+    /// <see cref="RequestValidator"/> (section <c>"Validation"</c>), <see cref="VehicleLinkOptions"/> (section
+    /// <c>"VehicleLink"</c>), the <see cref="AuthInterceptor"/> and both services. Call <c>AddGrpc</c> as well.
+    /// </summary>
+    public static IServiceCollection AddVehiclesApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddVehicleGrains(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<VehicleLinkOptions>()
+            .Bind(configuration.GetSection(VehicleLinkOptions.SectionName))
+            .Validate(
+                options =>
+                {
+                    options.EnsureValid();
+                    return true;
+                })
+            .ValidateOnStart();
+        services.AddOptions<ValidationOptions>().Bind(configuration.GetSection(ValidationOptions.SectionName));
+        services.TryAddSingleton(provider =>
+        {
+            var options = SigningKeyStore.LoadOptions(configuration, out var keyFile, out var created);
+            if (keyFile is not null)
+            {
+                var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger<TokenService>();
+                LogKeyFile(logger, created ? "Created a new" : "Using the", keyFile);
+            }
+
+            return new TokenService(options, provider.GetRequiredService<TimeProvider>());
+        });
+        services.TryAddSingleton(provider => new RequestValidator(
+            provider.GetRequiredService<IOptions<ValidationOptions>>().Value, provider.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<AuthInterceptor>();
+        services.TryAddSingleton<VehicleLinkService>();
+        services.TryAddSingleton<FleetOperatorService>();
+        services.Configure<GrpcServiceOptions>(options =>
+        {
+            if (!options.Interceptors.Contains(typeof(AuthInterceptor)))
+            {
+                // First, so no other interceptor runs for a caller that is not authenticated.
+                options.Interceptors.Insert(0, typeof(AuthInterceptor));
+            }
+        });
+        return services;
+    }
+
+    /// <summary>Maps vehicles.v1.VehicleLink and vehicles.v1.FleetOperator.</summary>
+    public static IEndpointRouteBuilder MapVehiclesApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.MapGrpcService<VehicleLinkService>(VehicleLinkReflection.Descriptor.Services[0]);
+        endpoints.MapGrpcService<FleetOperatorService>(FleetOperatorReflection.Descriptor.Services[0]);
+        return endpoints;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Action} token signing key file {KeyFile}: set Tokens:SigningKey to manage the key yourself")]
+    private static partial void LogKeyFile(ILogger logger, string action, string keyFile);
+}

@@ -1,0 +1,359 @@
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Vehicles.Actors;
+using Vehicles.Api.Security;
+using Vehicles.Api.V1;
+using Vehicles.Api.Validation;
+using Vehicles.Grains;
+using Vehicles.Grpc;
+using Vehicles.Grpc.Server;
+
+namespace Vehicles.Api.Services;
+
+/// <summary>
+/// The vehicles.v1.VehicleLink service: one Connect stream per vehicle (Hello, Welcome, then reports, results and
+/// heartbeats in, acks, commands and cancellations out) and the unary Report. Thin: it checks, validates and hands
+/// everything to the vehicle's grain. Whatever one vehicle sends ends at most its own stream.
+/// </summary>
+public sealed partial class VehicleLinkService
+{
+    private readonly IGrainFactory _grains;
+    private readonly IVehicleSessionDirectory _sessions;
+    private readonly RequestValidator _validator;
+    private readonly TimeProvider _time;
+    private readonly VehicleLinkOptions _options;
+    private readonly SessionLimits _limits;
+    private readonly ILogger<VehicleLinkService> _logger;
+
+    /// <summary>Creates the service.</summary>
+    public VehicleLinkService(
+        IGrainFactory grains,
+        IVehicleSessionDirectory sessions,
+        RequestValidator validator,
+        TimeProvider time,
+        IOptions<VehicleLinkOptions> options,
+        IOptions<GrpcServiceOptions> grpcOptions,
+        ILogger<VehicleLinkService> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(grpcOptions);
+        _grains = grains;
+        _sessions = sessions;
+        _validator = validator;
+        _time = time;
+        _options = options.Value;
+        _options.EnsureValid();
+        _logger = logger;
+        _limits = new SessionLimits
+        {
+            MaxReportsPerSecond = (uint)Math.Max(1, Math.Floor(_options.MaxReportsPerSecond)),
+            MaxExtraSignals = (uint)validator.Options.MaxExtraSignals,
+            MaxMessageBytes = (uint)(grpcOptions.Value.MaxReceiveMessageSize ?? int.MaxValue),
+            MaxUnackedReports = (uint)_options.MaxUnackedReports,
+        };
+    }
+
+    /// <summary>The vehicle's stream. See vehicle_link.proto for the protocol.</summary>
+    public async Task Connect(IAsyncStreamReader<VehicleMessage> requestStream, IServerStreamWriter<ServerMessage> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(requestStream);
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        var vehicle = RequireVehicle(context);
+        var hello = await ReadHelloAsync(requestStream, context);
+        if (hello is null)
+        {
+            return;
+        }
+
+        if (!vehicle.CanActAsVehicle(hello.Vin))
+        {
+            throw ApiErrors.Denied("hello.vin: the token is for another vehicle");
+        }
+
+        var vin = hello.Vin;
+        var sessionId = Guid.NewGuid().ToString("N");
+        var grain = _grains.GetGrain<IVehicleGrain>(vin);
+        using var session = _sessions.Register(vin, sessionId);
+        var writeLock = new SemaphoreSlim(1, 1);
+        var endReason = SessionEndReason.None;
+        var sessionOpened = false;
+        try
+        {
+            var grant = await grain.OpenSessionAsync(new SessionRequest(
+                sessionId, vehicle.FleetId, hello.FirmwareVersion, hello.SoftwareVersion, hello.Resume, Environment.MachineName));
+            sessionOpened = true;
+            LogConnected(_logger, vin, sessionId);
+            await responseStream.WriteAsync(
+                new ServerMessage
+                {
+                    Welcome = new Welcome
+                    {
+                        SessionId = sessionId,
+                        HeartbeatInterval = Duration.FromTimeSpan(_options.HeartbeatInterval),
+                        DurableSequence = grant.DurableSequence,
+                        Limits = _limits,
+                        ServerTime = grant.ServerTime,
+                    },
+                },
+                context.CancellationToken);
+            foreach (var command in grant.Commands)
+            {
+                await responseStream.WriteAsync(new ServerMessage { Command = command }, context.CancellationToken);
+            }
+
+            // The stream ends with the call, the session (replaced, timed out, overflowing) or the token's expiry.
+            using var tokenExpiry = TokenExpiry.Watch(vehicle, _time);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Ended, tokenExpiry.Token);
+            var writer = WriteOutboundAsync(session, responseStream, writeLock, stop.Token);
+            try
+            {
+                await new ConnectionReader(this, grain, vehicle, sessionId, responseStream, writeLock).RunAsync(requestStream, stop.Token);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+            {
+                // Ended by the session or the token; the status is decided below.
+            }
+            finally
+            {
+                await stop.CancelAsync();
+                await writer;
+            }
+
+            endReason = session.EndReason;
+            if (endReason == SessionEndReason.None && tokenExpiry.IsCancellationRequested)
+            {
+                throw TokenExpiry.Expired();
+            }
+        }
+        finally
+        {
+            if (sessionOpened)
+            {
+                // Not the call's token: the session must close even when the client went away.
+                await grain.CloseSessionAsync(sessionId);
+                LogDisconnected(_logger, vin, sessionId);
+            }
+        }
+
+        switch (endReason)
+        {
+            case SessionEndReason.Replaced:
+                throw new RpcException(StatusCode.Aborted, "a newer connection of this vehicle replaced this stream");
+            case SessionEndReason.HeartbeatTimeout:
+                throw new RpcException(StatusCode.Unavailable, "no message within the heartbeat timeout");
+            case SessionEndReason.OutboundQueueFull:
+                throw new RpcException(StatusCode.ResourceExhausted, "the vehicle fell too far behind the commands sent to it; reconnect");
+        }
+    }
+
+    /// <summary>A single status report, for clients that hold no stream.</summary>
+    public async Task<ReportResponse> Report(ReportRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var vehicle = RequireVehicle(context);
+        if (_validator.Validate(request) is { } error)
+        {
+            throw ApiErrors.Invalid(error);
+        }
+
+        if (!vehicle.CanActAsVehicle(request.Vin))
+        {
+            throw ApiErrors.Denied("vin: the token is for another vehicle");
+        }
+
+        var ack = await _grains.GetGrain<IVehicleGrain>(request.Vin).ReportAsync(request.Status, FleetOrNull(vehicle));
+        return new ReportResponse { Ack = ack };
+    }
+
+    private static VehicleIdentity RequireVehicle(ServerCallContext context) =>
+        context.GetCaller() as VehicleIdentity ?? throw ApiErrors.Denied("only vehicle tokens may use VehicleLink");
+
+    private static string? FleetOrNull(VehicleIdentity vehicle) => vehicle.FleetId.Length == 0 ? null : vehicle.FleetId;
+
+    private async Task<Hello?> ReadHelloAsync(IAsyncStreamReader<VehicleMessage> requestStream, ServerCallContext context)
+    {
+        using var helloTimeout = new CancellationTokenSource(_options.HelloTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, helloTimeout.Token);
+        bool read;
+        try
+        {
+            read = await requestStream.MoveNext(linked.Token);
+        }
+        catch (OperationCanceledException) when (helloTimeout.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(StatusCode.DeadlineExceeded, "hello: not received within " + _options.HelloTimeout);
+        }
+
+        if (!read)
+        {
+            return null;
+        }
+
+        var first = requestStream.Current;
+        if (first.KindCase != VehicleMessage.KindOneofCase.Hello)
+        {
+            throw ApiErrors.Invalid("hello", "the first message must be hello");
+        }
+
+        if (_validator.Validate(first.Hello) is { } error)
+        {
+            throw ApiErrors.Invalid(error);
+        }
+
+        return first.Hello;
+    }
+
+    private static async Task WriteOutboundAsync(
+        VehicleSession session, IServerStreamWriter<ServerMessage> responseStream, SemaphoreSlim writeLock, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var message in session.Outbound.ReadAllAsync(cancellationToken))
+            {
+                await writeLock.WaitAsync(cancellationToken);
+                try
+                {
+                    await responseStream.WriteAsync(message, cancellationToken);
+                }
+                finally
+                {
+                    writeLock.Release();
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException or IOException or InvalidOperationException)
+        {
+            // The stream is ending; commands not written stay DELIVERED in the grain and go out again on reconnect.
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Vin} connected, session {SessionId}")]
+    private static partial void LogConnected(ILogger logger, string vin, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Vin} disconnected, session {SessionId}")]
+    private static partial void LogDisconnected(ILogger logger, string vin, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Vin} ignored {Count} throttle notices; ending its stream")]
+    private static partial void LogThrottleIgnored(ILogger logger, string vin, int count);
+
+    /// <summary>The reader loop of one stream: everything after Hello.</summary>
+    private sealed class ConnectionReader(
+        VehicleLinkService service,
+        IVehicleGrain grain,
+        VehicleIdentity vehicle,
+        string sessionId,
+        IServerStreamWriter<ServerMessage> responseStream,
+        SemaphoreSlim writeLock)
+    {
+        private readonly ReportRateLimiter _limiter = new(service._time, service._options.MaxReportsPerSecond, service._options.ReportBurst);
+        private long _throttledUntil;
+        private int _ignoredThrottles;
+
+        public async Task RunAsync(IAsyncStreamReader<VehicleMessage> requestStream, CancellationToken cancellationToken)
+        {
+            while (await requestStream.MoveNext(cancellationToken))
+            {
+                var message = requestStream.Current;
+                var reply = message.KindCase switch
+                {
+                    VehicleMessage.KindOneofCase.Status => await OnStatusAsync(message.Status),
+                    VehicleMessage.KindOneofCase.CommandResult => await OnCommandResultAsync(message.CommandResult),
+                    VehicleMessage.KindOneofCase.Heartbeat => await OnHeartbeatAsync(message.Heartbeat),
+                    VehicleMessage.KindOneofCase.Hello => Error(new ValidationError("hello", "already received on this stream")),
+                    _ => Error(new ValidationError("kind", "must set one of status, command_result, heartbeat")),
+                };
+                if (reply is not null)
+                {
+                    await WriteAsync(reply, cancellationToken);
+                }
+            }
+        }
+
+        private async Task<ServerMessage?> OnStatusAsync(StatusReport status)
+        {
+            if (service._validator.Validate(status) is { } error)
+            {
+                return Error(error, sequence: status.Sequence);
+            }
+
+            if (!_limiter.TryTake(out var retryAfter))
+            {
+                var now = service._time.GetTimestamp();
+                if (now < _throttledUntil && ++_ignoredThrottles > service._options.MaxIgnoredThrottles)
+                {
+                    LogThrottleIgnored(service._logger, vehicle.Vin, _ignoredThrottles);
+                    throw new RpcException(StatusCode.ResourceExhausted, "status reports kept coming faster than allowed after throttle notices");
+                }
+
+                _throttledUntil = now + (long)(retryAfter.TotalSeconds * service._time.TimestampFrequency);
+                return new ServerMessage
+                {
+                    Throttle = new ThrottleNotice
+                    {
+                        RetryAfter = Duration.FromTimeSpan(retryAfter),
+                        Message = "at most " + service._limits.MaxReportsPerSecond + " status reports per second; report " + status.Sequence + " was not applied",
+                    },
+                };
+            }
+
+            _ignoredThrottles = 0;
+            return new ServerMessage { Ack = await grain.ReportAsync(status, FleetOrNull(vehicle)) };
+        }
+
+        private async Task<ServerMessage?> OnCommandResultAsync(CommandResult result)
+        {
+            if (service._validator.Validate(result) is { } error)
+            {
+                return Error(error, commandId: result.CommandId);
+            }
+
+            var outcome = await grain.CompleteCommandAsync(result);
+            return outcome.Status switch
+            {
+                CompleteCommandStatus.UnknownCommand => Notice("NOT_FOUND", "command_result.command_id: no such command", result.CommandId),
+                CompleteCommandStatus.AlreadyFinal => Notice(
+                    "FAILED_PRECONDITION", "command_result.command_id: the command is already " + outcome.Command?.State, result.CommandId),
+                _ => null,
+            };
+        }
+
+        private async Task<ServerMessage?> OnHeartbeatAsync(Heartbeat heartbeat)
+        {
+            if (service._validator.Validate(heartbeat) is { } error)
+            {
+                return Error(error);
+            }
+
+            if (!await grain.HeartbeatAsync(sessionId))
+            {
+                throw new RpcException(StatusCode.Aborted, "this session is no longer current; reconnect");
+            }
+
+            return null;
+        }
+
+        private async Task WriteAsync(ServerMessage message, CancellationToken cancellationToken)
+        {
+            await writeLock.WaitAsync(cancellationToken);
+            try
+            {
+                await responseStream.WriteAsync(message, cancellationToken);
+            }
+            finally
+            {
+                writeLock.Release();
+            }
+        }
+
+        private static ServerMessage Error(ValidationError error, ulong sequence = 0, string commandId = "") =>
+            Notice("INVALID_ARGUMENT", error.ToString(), commandId, sequence);
+
+        private static ServerMessage Notice(string code, string message, string commandId = "", ulong sequence = 0) => new()
+        {
+            Error = new ErrorNotice { Code = code, Message = message, Sequence = sequence, CommandId = commandId ?? "" },
+        };
+    }
+}
