@@ -1,4 +1,4 @@
-namespace Vehicles.Actors.Tests;
+namespace Vehicles.Testing;
 
 /// <summary>A manual clock: time moves only in <see cref="Advance"/>, which fires due timers in time order.</summary>
 public sealed class FakeTimeProvider : TimeProvider
