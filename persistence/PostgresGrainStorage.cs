@@ -15,33 +15,27 @@ namespace Vehicles.Persistence;
 /// operation waits in the queue; once its batch has been sent, the operation runs to its outcome.
 /// Disposing completes every accepted operation first.
 /// </remarks>
-public sealed class PostgresGrainStorage : IGrainStorage, IStorageInitializer, IAsyncDisposable, IDisposable
+public sealed class PostgresGrainStorage : BatchedGrainStorage
 {
     private const int MaxAttempts = 3;
 
     private readonly PostgresDatabase _database;
     private readonly ILogger _logger;
-    private readonly AsyncInitializer _initializer;
-    private readonly WriteBatcher _batcher;
     private readonly string _readSql;
     private readonly string _writeSql;
     private readonly string _clearSql;
     private readonly string _readLiveVersionsSql;
-    private int _disposed;
 
     /// <summary>
     /// Creates the storage over <paramref name="dataSource"/>, which the caller owns and disposes after this.
-    /// The schema is created and migrated on first use or by <see cref="InitializeAsync"/>.
+    /// The schema is created and migrated on first use or by <see cref="BatchedGrainStorage.InitializeAsync"/>.
     /// </summary>
     public PostgresGrainStorage(NpgsqlDataSource dataSource, GrainStorageOptions options, ILogger<PostgresGrainStorage>? logger = null)
+        : base(Validated(options), options.MaxConcurrentBatches, (ILogger?)logger ?? NullLogger.Instance)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate(requireConnectionString: false);
         _database = new PostgresDatabase(dataSource, options.Schema);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _initializer = new AsyncInitializer(token => _database.MigrateAsync(_logger, token));
-        _batcher = new WriteBatcher(ExecuteBatchAsync, options.MaxBatchSize, options.MaxConcurrentBatches, _logger, options.MaxBatchBytes);
 
         var table = _database.Schema + ".grain_state";
         _readSql = $"SELECT data, version FROM {table} WHERE grain_type = $1 AND grain_key = $2 AND data IS NOT NULL";
@@ -101,23 +95,20 @@ public sealed class PostgresGrainStorage : IGrainStorage, IStorageInitializer, I
             """;
     }
 
-    /// <summary>How many writes and clears went to the server, in how many round trips.</summary>
-    public WriteBatchStatistics WriteStatistics => _batcher.Statistics;
-
-    /// <summary>Creates the schema and brings it up to date. Idempotent; safe when silos start at once; also runs on first use.</summary>
-    public Task InitializeAsync(CancellationToken cancellationToken = default) => _initializer.EnsureAsync(cancellationToken);
-
-    /// <inheritdoc />
-    public async Task<StoredState?> ReadAsync(string grainType, string grainKey, CancellationToken cancellationToken = default)
+    private static GrainStorageOptions Validated(GrainStorageOptions options)
     {
-        ArgumentNullException.ThrowIfNull(grainType);
-        ArgumentNullException.ThrowIfNull(grainKey);
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (!_initializer.IsInitialized)
-        {
-            await _initializer.EnsureAsync(cancellationToken);
-        }
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(requireConnectionString: false);
+        return options;
+    }
 
+    private protected override Task InitializeCoreAsync(CancellationToken cancellationToken) => _database.MigrateAsync(_logger, cancellationToken);
+
+    // The data source stays open: its owner disposes it.
+    private protected override ValueTask CloseAsync() => ValueTask.CompletedTask;
+
+    private protected override async Task<StoredState?> ReadCoreAsync(string grainType, string grainKey, CancellationToken cancellationToken)
+    {
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(_readSql, connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = grainType });
@@ -132,53 +123,7 @@ public sealed class PostgresGrainStorage : IGrainStorage, IStorageInitializer, I
         return new StoredState(reader.GetFieldValue<byte[]>(0), GrainWrite.FormatEtag(reader.GetInt64(1)));
     }
 
-    /// <inheritdoc />
-    public async Task<string> WriteAsync(string grainType, string grainKey, ReadOnlyMemory<byte> data, string? expectedEtag, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(grainType);
-        ArgumentNullException.ThrowIfNull(grainKey);
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (!_initializer.IsInitialized)
-        {
-            await _initializer.EnsureAsync(cancellationToken);
-        }
-
-        var etag = await _batcher.EnqueueAsync(GrainWrite.Write(grainType, grainKey, data, expectedEtag, cancellationToken));
-        return etag!;
-    }
-
-    /// <inheritdoc />
-    public async Task ClearAsync(string grainType, string grainKey, string? expectedEtag, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(grainType);
-        ArgumentNullException.ThrowIfNull(grainKey);
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (!_initializer.IsInitialized)
-        {
-            await _initializer.EnsureAsync(cancellationToken);
-        }
-
-        await _batcher.EnqueueAsync(GrainWrite.Clear(grainType, grainKey, expectedEtag, cancellationToken));
-    }
-
-    /// <summary>
-    /// Disposes synchronously, blocking until <see cref="DisposeAsync"/> finishes; for containers disposed
-    /// with <c>Dispose</c>. Prefer <see cref="DisposeAsync"/>.
-    /// </summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
-
-    /// <summary>Completes every accepted write; the data source stays open (its owner disposes it).</summary>
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
-        await _batcher.DisposeAsync();
-    }
-
-    private async Task ExecuteBatchAsync(IReadOnlyList<GrainWrite> operations, CancellationToken cancellationToken)
+    private protected override async Task ExecuteBatchAsync(IReadOnlyList<GrainWrite> operations, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {

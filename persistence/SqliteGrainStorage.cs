@@ -14,105 +14,53 @@ namespace Vehicles.Persistence;
 /// operation waits in the queue; once its batch has been sent, the operation runs to its outcome.
 /// Disposing completes every accepted operation first.
 /// </remarks>
-public sealed class SqliteGrainStorage : IGrainStorage, IStorageInitializer, IAsyncDisposable, IDisposable
+public sealed class SqliteGrainStorage : BatchedGrainStorage
 {
     private readonly SqliteDatabase _database;
     private readonly ILogger _logger;
-    private readonly AsyncInitializer _initializer;
-    private readonly WriteBatcher _batcher;
     private SqliteConnection? _writer;
     private WriterCommands? _commands;
-    private int _disposed;
 
-    /// <summary>Creates the storage; the file is created and migrated on first use or by <see cref="InitializeAsync"/>.</summary>
+    /// <summary>Creates the storage; the file is created and migrated on first use or by <see cref="BatchedGrainStorage.InitializeAsync"/>.</summary>
     public SqliteGrainStorage(GrainStorageOptions options, ILogger<SqliteGrainStorage>? logger = null)
+        : base(Validated(options), maxConcurrentBatches: 1, (ILogger?)logger ?? NullLogger.Instance)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate(requireConnectionString: false);
         _database = new SqliteDatabase(options);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _initializer = new AsyncInitializer(_ => Task.Run(Open, CancellationToken.None));
-        _batcher = new WriteBatcher(ExecuteBatch, options.MaxBatchSize, maxConcurrentBatches: 1, _logger, options.MaxBatchBytes);
     }
 
     /// <summary>The full path of the database file.</summary>
     public string DatabasePath => _database.DatabasePath;
 
-    /// <summary>How many writes and clears went to the database, in how many transactions.</summary>
-    public WriteBatchStatistics WriteStatistics => _batcher.Statistics;
-
-    /// <summary>Creates the database file and brings its schema up to date. Idempotent; also runs on first use.</summary>
-    public Task InitializeAsync(CancellationToken cancellationToken = default) => _initializer.EnsureAsync(cancellationToken);
-
-    /// <inheritdoc />
-    public async Task<StoredState?> ReadAsync(string grainType, string grainKey, CancellationToken cancellationToken = default)
+    private static GrainStorageOptions Validated(GrainStorageOptions options)
     {
-        ArgumentNullException.ThrowIfNull(grainType);
-        ArgumentNullException.ThrowIfNull(grainKey);
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        await _initializer.EnsureAsync(cancellationToken);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(requireConnectionString: false);
+        return options;
+    }
 
+    private protected override Task InitializeCoreAsync(CancellationToken cancellationToken) => Task.Run(Open, CancellationToken.None);
+
+    private protected override Task<StoredState?> ReadCoreAsync(string grainType, string grainKey, CancellationToken cancellationToken)
+    {
         using var connection = _database.OpenReader();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT data, version FROM grain_state WHERE grain_type = $type AND grain_key = $key AND data IS NOT NULL;";
         command.Parameters.AddWithValue("$type", grainType);
         command.Parameters.AddWithValue("$key", grainKey);
         using var reader = command.ExecuteReader();
-        if (!reader.Read())
-        {
-            return null;
-        }
-
-        return new StoredState(reader.GetFieldValue<byte[]>(0), GrainWrite.FormatEtag(reader.GetInt64(1)));
+        // Reads on a read-only pooled connection are short and never wait for the writer (WAL).
+        return Task.FromResult(reader.Read()
+            ? new StoredState(reader.GetFieldValue<byte[]>(0), GrainWrite.FormatEtag(reader.GetInt64(1)))
+            : null);
     }
 
-    /// <inheritdoc />
-    public async Task<string> WriteAsync(string grainType, string grainKey, ReadOnlyMemory<byte> data, string? expectedEtag, CancellationToken cancellationToken = default)
+    private protected override ValueTask CloseAsync()
     {
-        ArgumentNullException.ThrowIfNull(grainType);
-        ArgumentNullException.ThrowIfNull(grainKey);
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (!_initializer.IsInitialized)
-        {
-            await _initializer.EnsureAsync(cancellationToken);
-        }
-
-        var etag = await _batcher.EnqueueAsync(GrainWrite.Write(grainType, grainKey, data, expectedEtag, cancellationToken));
-        return etag!;
-    }
-
-    /// <inheritdoc />
-    public async Task ClearAsync(string grainType, string grainKey, string? expectedEtag, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(grainType);
-        ArgumentNullException.ThrowIfNull(grainKey);
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (!_initializer.IsInitialized)
-        {
-            await _initializer.EnsureAsync(cancellationToken);
-        }
-
-        await _batcher.EnqueueAsync(GrainWrite.Clear(grainType, grainKey, expectedEtag, cancellationToken));
-    }
-
-    /// <summary>
-    /// Disposes synchronously, blocking until <see cref="DisposeAsync"/> finishes; for containers disposed
-    /// with <c>Dispose</c>. Prefer <see cref="DisposeAsync"/>.
-    /// </summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
-
-    /// <summary>Completes every accepted write, then closes the database.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
-        await _batcher.DisposeAsync();
         _commands?.Dispose();
         _writer?.Dispose();
         _database.ClearReaderPool();
+        return ValueTask.CompletedTask;
     }
 
     private void Open()
@@ -131,7 +79,7 @@ public sealed class SqliteGrainStorage : IGrainStorage, IStorageInitializer, IAs
         }
     }
 
-    private Task ExecuteBatch(IReadOnlyList<GrainWrite> batch, CancellationToken cancellationToken)
+    private protected override Task ExecuteBatchAsync(IReadOnlyList<GrainWrite> batch, CancellationToken cancellationToken)
     {
         var commands = _commands!;
         using var transaction = _writer!.BeginTransaction(deferred: false);
