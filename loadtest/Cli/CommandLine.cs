@@ -26,6 +26,12 @@ public sealed record CommandLineOptions
     /// <summary>Its bearer token.</summary>
     public string? Token { get; init; }
 
+    /// <summary>Operator token, signing key, connection sharing and echo target.</summary>
+    public ApiSettings Api { get; init; } = new();
+
+    /// <summary>Start a silo in this process and run against it instead of <see cref="Target"/>.</summary>
+    public bool Embedded { get; init; }
+
     /// <summary>Where reports go; <see langword="null"/> for <c>results/&lt;UTC time&gt;</c>.</summary>
     public string? Output { get; init; }
 
@@ -78,7 +84,17 @@ public static class CommandLine
 
         Target
               --target <url>          Address of the system under test, e.g. http://127.0.0.1:5000.
-              --token <jwt>           Bearer token (default: environment variable VEHICLES_LOADTEST_TOKEN).
+              --token <jwt>           Bearer token (default: environment variable VEHICLES_LOADTEST_TOKEN); for
+                                      the Vehicles scenarios a vehicle token, used by every simulated vehicle.
+              --operator-token <jwt>  FleetOperator token (default: VEHICLES_LOADTEST_OPERATOR_TOKEN).
+              --signing-key <base64>  The API's token signing key (default: VEHICLES_LOADTEST_SIGNING_KEY): mint a
+                                      token per vehicle and an admin operator token locally.
+              --embedded              Start a silo (with TestService for echo) in this process on 127.0.0.1, with
+                                      a temporary data folder, and run against it. Options -O silo:<key>=<value>
+                                      configure it (e.g. silo:VehicleLink:MaxReportsPerSecond=100).
+              --share-connections <n> Vehicles per TCP connection (default 1: one connection per vehicle).
+              --echo-target <url>     Server hosting vehicles.testing.v1.TestService for the echo scenario
+                                      (default: --target).
 
         Results
           -o, --output <folder>       Where report.md, report.html, timeseries.csv and report.json go
@@ -101,13 +117,13 @@ public static class CommandLine
         ["-?"] = "--help",
     };
 
-    private static readonly HashSet<string> _flags = new(StringComparer.Ordinal) { "--help", "--list" };
+    private static readonly HashSet<string> _flags = new(StringComparer.Ordinal) { "--help", "--list", "--embedded" };
 
     private static readonly HashSet<string> _valued = new(StringComparer.Ordinal)
     {
         "--scenario", "--option", "--rate", "--ramp-to", "--concurrency", "--stages", "--duration", "--warmup",
         "--max-in-flight", "--max-calls", "--late-after", "--drain", "--target", "--token", "--output", "--threshold",
-        "--live",
+        "--live", "--operator-token", "--signing-key", "--share-connections", "--echo-target",
     };
 
     private static readonly HashSet<string> _repeatable = new(StringComparer.Ordinal) { "--scenario", "--option", "--threshold" };
@@ -116,8 +132,14 @@ public static class CommandLine
     /// <param name="args">The command-line arguments.</param>
     /// <param name="environmentToken">The token to use when <c>--token</c> is absent.</param>
     /// <exception cref="UsageException">The arguments are wrong.</exception>
-    public static CommandLineOptions Parse(IReadOnlyList<string> args, string? environmentToken = null)
+    public static CommandLineOptions Parse(IReadOnlyList<string> args, string? environmentToken = null) =>
+        Parse(args, name => name == "VEHICLES_LOADTEST_TOKEN" ? environmentToken : null);
+
+    /// <summary>Parses the arguments, reading defaults (tokens, signing key) through <paramref name="environment"/>.</summary>
+    /// <exception cref="UsageException">The arguments are wrong.</exception>
+    public static CommandLineOptions Parse(IReadOnlyList<string> args, Func<string, string?> environment)
     {
+        ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(args);
         var values = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var flags = new HashSet<string>(StringComparer.Ordinal);
@@ -213,6 +235,17 @@ public static class CommandLine
             throw new UsageException($"--target '{targetText}' is not an absolute URL.");
         }
 
+        Uri? echoTarget = null;
+        if (Single("--echo-target") is { } echoText && !Uri.TryCreate(echoText, UriKind.Absolute, out echoTarget))
+        {
+            throw new UsageException($"--echo-target '{echoText}' is not an absolute URL.");
+        }
+
+        if (flags.Contains("--embedded") && target is not null)
+        {
+            throw new UsageException("--embedded starts its own silo; it cannot be combined with --target.");
+        }
+
         var live = Single("--live") switch
         {
             null or "auto" => (bool?)null,
@@ -236,7 +269,15 @@ public static class CommandLine
             Scheduler = scheduler,
             Options = options,
             Target = target,
-            Token = Single("--token") ?? environmentToken,
+            Token = Single("--token") ?? environment("VEHICLES_LOADTEST_TOKEN"),
+            Api = new ApiSettings
+            {
+                OperatorToken = Single("--operator-token") ?? environment("VEHICLES_LOADTEST_OPERATOR_TOKEN"),
+                SigningKey = Single("--signing-key") ?? environment("VEHICLES_LOADTEST_SIGNING_KEY"),
+                ShareConnections = (int)Number(Single("--share-connections"), "--share-connections", 1, 1, 100_000),
+                EchoTarget = echoTarget,
+            },
+            Embedded = flags.Contains("--embedded"),
             Output = Single("--output"),
             Thresholds = thresholds,
             Live = live,

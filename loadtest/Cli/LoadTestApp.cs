@@ -15,6 +15,9 @@ public static class LoadTestApp
     /// <summary>A threshold failed.</summary>
     public const int ExitThresholdFailed = 2;
 
+    /// <summary>Scenario options with this prefix configure the embedded silo instead (<c>-O silo:Key:Sub=value</c>).</summary>
+    public const string SiloOptionPrefix = "silo:";
+
     /// <summary>Runs the application on the console: Ctrl+C stops the load early and still writes the reports.</summary>
     public static async Task<int> MainAsync(string[] args)
     {
@@ -45,7 +48,7 @@ public static class LoadTestApp
         CommandLineOptions options;
         try
         {
-            options = CommandLine.Parse(args, Environment.GetEnvironmentVariable("VEHICLES_LOADTEST_TOKEN"));
+            options = CommandLine.Parse(args, Environment.GetEnvironmentVariable);
         }
         catch (UsageException e)
         {
@@ -83,6 +86,22 @@ public static class LoadTestApp
                 scenarios.Add(scenario!);
             }
 
+            if (!options.Embedded)
+            {
+                return await RunScenariosAsync(options, scenarios, output, time, cancellationToken);
+            }
+
+            // Options named silo:<configuration key> configure the embedded silo, e.g. silo:VehicleLink:MaxReportsPerSecond=100.
+            var siloSettings = options.Options
+                .Where(o => o.Key.StartsWith(SiloOptionPrefix, StringComparison.Ordinal))
+                .ToDictionary(o => o.Key[SiloOptionPrefix.Length..], o => (string?)o.Value, StringComparer.Ordinal);
+            await using var silo = await EmbeddedSilo.StartAsync(siloSettings, cancellationToken);
+            await output.WriteLineAsync($"Embedded silo on {silo.Address} (data in {silo.DataDirectory})");
+            options = options with
+            {
+                Target = silo.Address,
+                Api = options.Api with { SigningKey = silo.SigningKey, EchoTarget = options.Api.EchoTarget ?? silo.Address },
+            };
             return await RunScenariosAsync(options, scenarios, output, time, cancellationToken);
         }
         catch (Exception e) when (e is FormatException or ArgumentException)
@@ -114,6 +133,7 @@ public static class LoadTestApp
             Target = options.Target,
             Token = options.Token,
             Options = options.Options,
+            Api = options.Api,
         };
         var runner = new LoadRunner(settings, time);
         var runs = scenarios.Select(s => new ScenarioRun(s, options.Model)).ToArray();

@@ -88,6 +88,23 @@ public static class MarkdownReport
             md.Append('\n');
         }
 
+        if (s.Metrics.Count > 0)
+        {
+            md.Append("### Other latencies (ms)\n\n| Metric | Count | p50 | p90 | p99 | p99.9 | Max | Mean |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+            foreach (var (name, l) in s.Metrics.OrderBy(m => m.Key, StringComparer.Ordinal))
+            {
+                md.Append(CultureInfo.InvariantCulture,
+                    $"| {Cell(name)} | {l.Count} | {l.P50:0.###} | {l.P90:0.###} | {l.P99:0.###} | {l.P999:0.###} | {l.Max:0.###} | {l.Mean:0.###} |\n");
+            }
+
+            md.Append('\n');
+        }
+
+        if (s.FinalGauges.Count > 0)
+        {
+            md.Append(CultureInfo.InvariantCulture, $"Final gauges: {Cell(string.Join(", ", s.FinalGauges.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key}={g.Value}")))}.\n\n");
+        }
+
         if (s.Totals.Discrepancies > 0)
         {
             md.Append(CultureInfo.InvariantCulture, $"### Discrepancies ({s.Totals.Discrepancies})\n\n| At (s) | Kind | Detail |\n| ---: | --- | --- |\n");

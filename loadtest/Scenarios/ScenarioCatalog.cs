@@ -15,6 +15,17 @@ public sealed class ScenarioCatalog
             "synthetic step, no server; options: latency=exp:2ms|fixed:1ms|uniform:1ms-5ms|bimodal:1ms,20ms,0.1|none, "
                 + "errors=<fraction>, error-status=<name>, discrepancies=<count>",
             () => new SelfTestScenario());
+        const string Common = "vehicles=<n>, connect-parallelism=<n>, settle=10s";
+        catalog.Add(TelemetryScenario.ScenarioName, "status reports over Connect streams, report->ack; " + Common, () => new TelemetryScenario());
+        catalog.Add(
+            CommandsScenario.ScenarioName,
+            "command round trips to simulated vehicles, send->result; command-delay=fixed:1ms, fail-rate=0, command-timeout=10s, " + Common,
+            () => new CommandsScenario());
+        catalog.Add(WatchScenario.ScenarioName, "reports seen by watching operators, report->watcher; watch=vehicle|fleet, watched=<n>, min-interval=100ms, " + Common, () => new WatchScenario());
+        catalog.Add(MixedScenario.ScenarioName, "reports, commands and watched reports blended; command-share=0.02, watch-share=0.05, watched=100, " + Common, () => new MixedScenario());
+        catalog.Add(SoakScenario.ScenarioName, "the mixed blend for long steady runs, with the generator's memory as a gauge; options as mixed", () => new SoakScenario());
+        catalog.Add(ReconnectStormScenario.ScenarioName, "every vehicle drops and reconnects at once, time to all reconnected (run with -c 1); " + Common, () => new ReconnectStormScenario());
+        catalog.Add(EchoScenario.ScenarioName, "raw gRPC baseline: TestService.Duplex echoes; streams=<n> (default vehicles), payload-bytes=<n>", () => new EchoScenario());
         return catalog;
     }
 

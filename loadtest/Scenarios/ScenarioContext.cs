@@ -11,6 +11,7 @@ public sealed class ScenarioContext
 
     private readonly ConcurrentDictionary<string, Gauge> _gauges = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<Discrepancy> _discrepancies = new();
+    private readonly ConcurrentDictionary<string, LatencyHistogram> _metrics = new(StringComparer.Ordinal);
     private readonly long _startTimestamp;
     private long _discrepancyCount;
 
@@ -62,6 +63,25 @@ public sealed class ScenarioContext
 
     /// <summary>The gauges registered so far, by name.</summary>
     public IReadOnlyDictionary<string, Gauge> Gauges => _gauges;
+
+    /// <summary>
+    /// How to reach and authenticate to the Vehicles API beyond <see cref="Target"/> and <see cref="Token"/>
+    /// (operator token, signing key, connection sharing); never <see langword="null"/>.
+    /// </summary>
+    public ApiSettings Api { get; init; } = new();
+
+    /// <summary>The latency metrics registered so far (microseconds), by name.</summary>
+    public IReadOnlyDictionary<string, LatencyHistogram> Metrics => _metrics;
+
+    /// <summary>
+    /// Returns the named latency histogram (microseconds), creating it empty: for latencies a scenario measures
+    /// besides its steps' (for example send-to-delivery of a command). The report shows each one's summary.
+    /// </summary>
+    public LatencyHistogram Metric(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        return _metrics.GetOrAdd(name, static _ => new LatencyHistogram());
+    }
 
     /// <summary>Returns the gauge of this name, creating it at 0. Gauges are sampled once a second.</summary>
     public Gauge Gauge(string name)
@@ -118,6 +138,25 @@ public sealed class Gauge
 
     /// <summary>Subtracts one.</summary>
     public void Decrement() => Interlocked.Decrement(ref _value);
+
+    /// <summary>Adds <paramref name="amount"/>.</summary>
+    public void Add(long amount) => Interlocked.Add(ref _value, amount);
+
+    /// <summary>Raises the value to <paramref name="candidate"/> when that is larger.</summary>
+    public void RaiseTo(long candidate)
+    {
+        var current = Interlocked.Read(ref _value);
+        while (candidate > current)
+        {
+            var seen = Interlocked.CompareExchange(ref _value, candidate, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
 }
 
 /// <summary>A correctness problem a scenario found.</summary>
@@ -125,3 +164,22 @@ public sealed class Gauge
 /// <param name="Detail">What was expected and what was seen.</param>
 /// <param name="AtSeconds">When it was reported, in seconds from the scenario's start.</param>
 public sealed record Discrepancy(string Kind, string Detail, double AtSeconds);
+
+/// <summary>How to reach the Vehicles API, beyond the address and the vehicle token.</summary>
+public sealed record ApiSettings
+{
+    /// <summary>Bearer token for FleetOperator calls, when one was given.</summary>
+    public string? OperatorToken { get; init; }
+
+    /// <summary>
+    /// The API's token signing key (base64), when given: scenarios then mint a token per vehicle and an admin operator
+    /// token themselves, as the server's TokenService would.
+    /// </summary>
+    public string? SigningKey { get; init; }
+
+    /// <summary>Vehicles per TCP connection: 1 gives every vehicle its own connection, as real vehicles have.</summary>
+    public int ShareConnections { get; init; } = 1;
+
+    /// <summary>The address of a server hosting <c>vehicles.testing.v1.TestService</c>, for the echo baseline.</summary>
+    public Uri? EchoTarget { get; init; }
+}

@@ -22,6 +22,9 @@ public sealed record RunSettings
     /// <summary>Scenario-specific options.</summary>
     public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>How to reach the Vehicles API beyond <see cref="Target"/> and <see cref="Token"/>.</summary>
+    public ApiSettings Api { get; init; } = new();
+
     /// <summary>The length of a time-series interval.</summary>
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(1);
 }
@@ -60,7 +63,7 @@ public sealed class LoadRunner
 
         var startedAt = _time.GetUtcNow();
         var contexts = runs.Select(r => new ScenarioContext(
-            r.Scenario.Name, r.Model, _settings.Target, _settings.Token, _settings.Options, _time)).ToArray();
+            r.Scenario.Name, r.Model, _settings.Target, _settings.Token, _settings.Options, _time) { Api = _settings.Api }).ToArray();
         var stats = runs.Select(r => new ScenarioStats(r.Scenario.Name)).ToArray();
         for (var i = 0; i < runs.Count; i++)
         {
@@ -94,7 +97,11 @@ public sealed class LoadRunner
                 BuildTotals([totals[i]], results[i].MeasuredSeconds, results[i].Abandoned, contexts[i].DiscrepancyCount),
                 sampler.Series(i),
                 contexts[i].Discrepancies,
-                [.. totals[i].Latency.Buckets()]);
+                [.. totals[i].Latency.Buckets()])
+            {
+                Metrics = contexts[i].Metrics.ToDictionary(m => m.Key, m => LatencyMs.From(m.Value.Summarize()), StringComparer.Ordinal),
+                FinalGauges = contexts[i].Gauges.ToDictionary(g => g.Key, g => g.Value.Value, StringComparer.Ordinal),
+            };
         }
 
         var global = BuildTotals(

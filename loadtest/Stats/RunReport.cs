@@ -105,7 +105,14 @@ public sealed record ScenarioReport(
     ScenarioTotals Totals,
     IReadOnlyList<TimeSeriesPoint> TimeSeries,
     IReadOnlyList<Discrepancy> Discrepancies,
-    IReadOnlyList<HistogramBucket> Histogram);
+    IReadOnlyList<HistogramBucket> Histogram)
+{
+    /// <summary>Latencies the scenario measured besides its steps' (warm-up included), by name.</summary>
+    public IReadOnlyDictionary<string, LatencyMs> Metrics { get; init; } = new Dictionary<string, LatencyMs>();
+
+    /// <summary>The scenario's gauges at the end of the run, after verification.</summary>
+    public IReadOnlyDictionary<string, long> FinalGauges { get; init; } = new Dictionary<string, long>();
+}
 
 /// <summary>The outcome of one threshold.</summary>
 /// <param name="Expression">The threshold as written.</param>
