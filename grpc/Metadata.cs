@@ -96,10 +96,12 @@ public sealed class Metadata : IList<Metadata.Entry>
     /// <inheritdoc />
     public void CopyTo(Entry[] array, int arrayIndex) => _entries.CopyTo(array, arrayIndex);
 
-    /// <inheritdoc />
-    public IEnumerator<Entry> GetEnumerator() => _entries.GetEnumerator();
+    /// <summary>Returns an enumerator of the entries; a struct, so that <c>foreach</c> allocates nothing.</summary>
+    public Enumerator GetEnumerator() => new(_entries);
 
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    IEnumerator<Entry> IEnumerable<Entry>.GetEnumerator() => _entries.GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => _entries.GetEnumerator();
 
     /// <inheritdoc />
     public int IndexOf(Entry item) => _entries.IndexOf(item);
@@ -143,6 +145,30 @@ public sealed class Metadata : IList<Metadata.Entry>
 
     /// <summary>Whether a key names binary values (ends in <c>-bin</c>).</summary>
     public static bool IsBinaryKey(string key) => key.EndsWith(BinaryHeaderSuffix, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Enumerates the entries of a <see cref="Metadata"/> in order, without allocating.</summary>
+    public struct Enumerator : IEnumerator<Entry>
+    {
+        private List<Entry>.Enumerator _inner;
+
+        internal Enumerator(List<Entry> entries)
+        {
+            _inner = entries.GetEnumerator();
+        }
+
+        /// <inheritdoc />
+        public Entry Current => _inner.Current;
+
+        object IEnumerator.Current => _inner.Current;
+
+        /// <inheritdoc />
+        public bool MoveNext() => _inner.MoveNext();
+
+        /// <inheritdoc />
+        public void Dispose() => _inner.Dispose();
+
+        void IEnumerator.Reset() => throw new NotSupportedException();
+    }
 
     /// <summary>One metadata entry.</summary>
     public sealed class Entry

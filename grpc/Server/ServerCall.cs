@@ -16,26 +16,21 @@ namespace Vehicles.Grpc.Server;
 /// </summary>
 /// <remarks>
 /// A call that can end before its handler does (a deadline, or a streaming call when the server stops)
-/// gets a cancellation source and an abort signal: the status is sent as soon as the call is aborted, while
-/// the request delegate still waits for the handler because Kestrel reuses the <see cref="HttpContext"/>.
-/// Response writes and the final status are serialised with a semaphore in that case only.
+/// gets an <see cref="AbortState"/>: a cancellation source and an abort signal, so that the status is sent as
+/// soon as the call is aborted, while the request delegate still waits for the handler because Kestrel reuses
+/// the <see cref="HttpContext"/>. Response writes and the final status are serialised with a semaphore in that
+/// case only. A unary call without a deadline (the common case) creates none of it and, when its request is
+/// already buffered and its handler completes synchronously, runs without an async state machine.
 /// </remarks>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "RunAsync disposes what it creates before the call ends; the object is not reachable after that.")]
 internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttpContextServerCallContext, IAsyncStreamReader<TRequest>, IServerStreamWriter<TResponse>
     where TRequest : class
     where TResponse : class
 {
     private readonly HttpContext _httpContext;
     private readonly ServerMethodHandler<TRequest, TResponse> _handler;
-    private readonly GrpcServerRuntime _runtime;
     private CancellationToken _cancellationToken;
-    private CancellationTokenSource? _cts;
-    private TaskCompletionSource? _aborted;
-    private Status? _abortStatus;
-    private SemaphoreSlim? _writeLock;
-    private ITimer? _deadlineTimer;
-    private CancellationTokenRegistration _requestAbortedRegistration;
-    private CancellationTokenRegistration _stoppingRegistration;
+    private bool _hasCancellationToken;
+    private AbortState? _abort;
     private DateTime _deadline = DateTime.MaxValue;
     private Metadata? _requestHeaders;
     private Metadata? _responseTrailers;
@@ -45,7 +40,6 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
     private bool _messageWritten;
     private bool _headersSent;
     private bool _completed;
-    private bool _finished;
     private bool _readCompleted;
     private int _writeInProgress;
     private int _readInProgress;
@@ -55,8 +49,6 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
     {
         _httpContext = httpContext;
         _handler = handler;
-        _runtime = handler.Runtime;
-        _cancellationToken = httpContext.RequestAborted;
     }
 
     public HttpContext HttpContext => _httpContext;
@@ -87,7 +79,21 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
 
     public override Metadata RequestHeaders => _requestHeaders ??= ServerProtocol.ReadRequestMetadata(_httpContext.Request.Headers);
 
-    public override CancellationToken CancellationToken => _cancellationToken;
+    public override CancellationToken CancellationToken
+    {
+        get
+        {
+            // Read from Kestrel (a lock, and a token source to create) only when someone asks: most unary
+            // handlers never do. Kept once read, so that it stays this call's token.
+            if (!_hasCancellationToken)
+            {
+                _cancellationToken = _httpContext.RequestAborted;
+                _hasCancellationToken = true;
+            }
+
+            return _cancellationToken;
+        }
+    }
 
     public override Metadata ResponseTrailers => _responseTrailers ??= new Metadata();
 
@@ -101,12 +107,17 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
 
     public TRequest Current => _current ?? throw new InvalidOperationException("No message has been read yet.");
 
-    public async Task RunAsync()
+    private GrpcServerRuntime Runtime => _handler.Runtime;
+
+    private Status? AbortStatus => _abort?.Status;
+
+    public Task RunAsync()
     {
         var type = _handler.Method.Type;
         var streaming = type != MethodType.Unary;
         var request = _httpContext.Request;
         var response = _httpContext.Response;
+        var runtime = Runtime;
         response.Headers.ContentType = ServerProtocol.ContentTypeValue;
 
         TimeSpan? timeout = null;
@@ -120,14 +131,19 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
             }
             else
             {
-                ServerLog.InvalidTimeoutIgnored(_runtime.Logger, timeoutValue.ToString(), Method);
+                ServerLog.InvalidTimeoutIgnored(runtime.Logger, timeoutValue.ToString(), Method);
             }
         }
 
-        if (_runtime.CompressResponses && ServerProtocol.AcceptsGzip(request.Headers[GrpcProtocol.AcceptEncodingHeader]))
+        if (runtime.CompressResponses && ServerProtocol.AcceptsGzip(request.Headers[GrpcProtocol.AcceptEncodingHeader]))
         {
             _compressResponses = true;
             response.Headers[GrpcProtocol.EncodingHeader] = ServerProtocol.GzipValue;
+        }
+
+        if (!streaming && timeout is null)
+        {
+            return RunUnary();
         }
 
         if (streaming)
@@ -146,23 +162,95 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
             }
         }
 
-        if (timeout is not null || streaming)
+        _abort = new AbortState(this, timeout, streaming);
+        return RunAbortableAsync(type);
+    }
+
+    /// <summary>
+    /// The hot path: a unary call that nothing but the client can end early. Synchronous while the request is
+    /// already buffered and the handler completes synchronously; otherwise it continues in
+    /// <see cref="RunUnaryAsync"/>.
+    /// </summary>
+    private Task RunUnary()
+    {
+        TRequest request;
+        Task<TResponse> handlerTask;
+        try
         {
-            InitializeAbort(timeout, streaming);
+            if (!TryReadBufferedSingleMessage(out var buffered))
+            {
+                return RunUnaryAsync(ReadSingleMessageAsync(), null);
+            }
+
+            request = buffered!;
+            handlerTask = ((UnaryServerMethod<TRequest, TResponse>)_handler.Invoker!)(request, this)
+                ?? throw new InvalidOperationException("The handler returned a null task.");
+        }
+        catch (Exception ex)
+        {
+            CompleteWithError(ex);
+            return Task.CompletedTask;
+        }
+
+        if (!handlerTask.IsCompletedSuccessfully)
+        {
+            return RunUnaryAsync(default, handlerTask);
         }
 
         try
         {
-            var handlerTask = InvokeHandlerAsync(type);
-            if (_aborted is not null)
+            WriteSingleResponse(handlerTask.Result);
+        }
+        catch (Exception ex)
+        {
+            CompleteWithError(ex);
+            return Task.CompletedTask;
+        }
+
+        Complete(_status, null);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The rest of <see cref="RunUnary"/> once something did not complete synchronously.</summary>
+    private async Task RunUnaryAsync(ValueTask<TRequest> requestTask, Task<TResponse>? handlerTask)
+    {
+        try
+        {
+            if (handlerTask is null)
             {
-                await Task.WhenAny(_aborted.Task, handlerTask);
-                if (!handlerTask.IsCompleted)
-                {
-                    await CompleteAsync(_abortStatus!.Value, null, endResponse: true);
-                    await ObserveAbandonedHandlerAsync(handlerTask);
-                    return;
-                }
+                var request = await requestTask;
+                handlerTask = ((UnaryServerMethod<TRequest, TResponse>)_handler.Invoker!)(request, this);
+            }
+
+            WriteSingleResponse(await handlerTask);
+        }
+        catch (Exception ex)
+        {
+            CompleteWithError(ex);
+            return;
+        }
+
+        Complete(_status, null);
+    }
+
+    private void CompleteWithError(Exception error)
+    {
+        var (status, trailers) = StatusFromException(error);
+        Complete(status, trailers);
+    }
+
+    private async Task RunAbortableAsync(MethodType type)
+    {
+        var abort = _abort!;
+        try
+        {
+            var handlerTask = InvokeHandlerAsync(type);
+            await Task.WhenAny(abort.Aborted.Task, handlerTask);
+            if (!handlerTask.IsCompleted)
+            {
+                await CompleteAsync(abort.Status!.Value, null, endResponse: true);
+                await ObserveAbandonedHandlerAsync(handlerTask);
+                return;
             }
 
             Exception? error = null;
@@ -187,60 +275,15 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
         }
         finally
         {
-            if (_cts is not null)
-            {
-                DisposeAbort();
-            }
+            abort.Dispose();
         }
-    }
-
-    private void InitializeAbort(TimeSpan? timeout, bool streaming)
-    {
-        _cts = new CancellationTokenSource();
-        _cancellationToken = _cts.Token;
-        _aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _writeLock = new SemaphoreSlim(1, 1);
-        _requestAbortedRegistration = _httpContext.RequestAborted.UnsafeRegister(
-            static state => ((ServerCall<TRequest, TResponse>)state!).CancelQuietly(),
-            this);
-        if (timeout is { } value)
-        {
-            var time = _runtime.TimeProvider;
-            _deadline = time.GetUtcNow().UtcDateTime + value;
-            _deadlineTimer = time.CreateTimer(
-                static state => ((ServerCall<TRequest, TResponse>)state!).Abort(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded")),
-                this,
-                value,
-                Timeout.InfiniteTimeSpan);
-        }
-
-        if (streaming)
-        {
-            _stoppingRegistration = _runtime.Stopping.UnsafeRegister(
-                static state => ((ServerCall<TRequest, TResponse>)state!).Abort(new Status(StatusCode.Unavailable, "Server shutting down.")),
-                this);
-        }
-    }
-
-    private void DisposeAbort()
-    {
-        // After this, a late timer or shutdown callback must not touch the HttpContext: Kestrel reuses it.
-        lock (_aborted!)
-        {
-            _finished = true;
-        }
-
-        _deadlineTimer?.Dispose();
-        _requestAbortedRegistration.Dispose();
-        _stoppingRegistration.Dispose();
-        _cts!.Dispose();
     }
 
     private void CancelQuietly()
     {
         try
         {
-            _cts?.Cancel();
+            _abort?.Cts.Cancel();
         }
         catch (ObjectDisposedException)
         {
@@ -250,15 +293,16 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
 
     private void Abort(Status status)
     {
-        lock (_aborted!)
+        var abort = _abort!;
+        lock (abort)
         {
-            if (_finished || _abortStatus is not null)
+            if (abort.Finished || abort.Status is not null)
             {
                 return;
             }
 
-            _abortStatus = status;
-            _aborted.TrySetResult();
+            abort.Status = status;
+            abort.Aborted.TrySetResult();
             CancelQuietly();
 
             // A handler waiting for a request message that will never come must wake up.
@@ -274,11 +318,11 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
         }
         catch (Exception ex) when (ex is OperationCanceledException or RpcException or InvalidOperationException or IOException)
         {
-            ServerLog.AbandonedHandlerEnded(_runtime.Logger, ex, Method);
+            ServerLog.AbandonedHandlerEnded(Runtime.Logger, ex, Method);
         }
         catch (Exception ex)
         {
-            ServerLog.HandlerError(_runtime.Logger, ex, Method);
+            ServerLog.HandlerError(Runtime.Logger, ex, Method);
         }
     }
 
@@ -288,13 +332,13 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
         {
             if (rpc.StatusCode is StatusCode.Unknown or StatusCode.Internal)
             {
-                ServerLog.ErrorStatus(_runtime.Logger, rpc, Method, rpc.StatusCode);
+                ServerLog.ErrorStatus(Runtime.Logger, rpc, Method, rpc.StatusCode);
             }
 
             return (rpc.Status, rpc.Trailers);
         }
 
-        if (_abortStatus is { } abort)
+        if (AbortStatus is { } abort)
         {
             return (abort, null);
         }
@@ -304,8 +348,8 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
             return (new Status(StatusCode.Cancelled, "Call canceled by the client."), null);
         }
 
-        ServerLog.HandlerError(_runtime.Logger, error, Method);
-        var detail = _runtime.Options.EnableDetailedErrors
+        ServerLog.HandlerError(Runtime.Logger, error, Method);
+        var detail = Runtime.Options.EnableDetailedErrors
             ? "Exception was thrown by handler. " + error.GetType().Name + ": " + error.Message
             : "Exception was thrown by handler.";
         return (new Status(StatusCode.Unknown, detail), null);
@@ -348,6 +392,18 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
         await WriteSingleResponseAsync(response);
     }
 
+    /// <summary>Writes the one response message of a call that cannot be aborted: nothing else writes concurrently.</summary>
+    private void WriteSingleResponse(TResponse response)
+    {
+        if (response is null)
+        {
+            throw new InvalidOperationException("The handler returned a null response message.");
+        }
+
+        // Kestrel flushes when the request delegate returns.
+        WriteMessage(response);
+    }
+
     private async Task WriteSingleResponseAsync(TResponse response)
     {
         if (response is null)
@@ -355,14 +411,14 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
             throw new InvalidOperationException("The handler returned a null response message.");
         }
 
-        if (_writeLock is null)
+        var writeLock = _abort?.WriteLock;
+        if (writeLock is null)
         {
-            // Nothing else can write on a call that cannot be aborted; Kestrel flushes when the delegate returns.
             WriteMessage(response);
             return;
         }
 
-        await _writeLock.WaitAsync();
+        await writeLock.WaitAsync();
         try
         {
             if (!_completed)
@@ -372,69 +428,75 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
         }
         finally
         {
-            _writeLock.Release();
+            writeLock.Release();
         }
     }
 
     private async Task CompleteAsync(Status status, Metadata? trailers, bool endResponse)
     {
-        if (_writeLock is not null)
+        var writeLock = _abort?.WriteLock;
+        if (writeLock is not null)
         {
-            await _writeLock.WaitAsync();
+            await writeLock.WaitAsync();
         }
 
         try
         {
-            if (_completed)
+            if (!Complete(status, trailers) || !endResponse)
             {
                 return;
             }
 
-            _completed = true;
-            var response = _httpContext.Response;
-            if (!_messageWritten && !_headersSent && !response.HasStarted)
+            try
             {
-                // Trailers-only: the status rides in the one HEADERS frame, which also ends the stream.
-                ServerProtocol.WriteStatus(response.Headers, status, _responseTrailers, trailers);
+                await _httpContext.Response.CompleteAsync();
             }
-            else
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
             {
-                var trailersFeature = _httpContext.Features.Get<IHttpResponseTrailersFeature>();
-                if (trailersFeature is null)
-                {
-                    throw new InvalidOperationException("The transport does not support trailers; gRPC needs HTTP/2.");
-                }
-
-                ServerProtocol.WriteStatus(trailersFeature.Trailers, status, _responseTrailers, trailers);
-            }
-
-            if (endResponse)
-            {
-                try
-                {
-                    await response.CompleteAsync();
-                }
-                catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
-                {
-                    ServerLog.CompleteFailed(_runtime.Logger, ex, Method);
-                }
+                ServerLog.CompleteFailed(Runtime.Logger, ex, Method);
             }
         }
         finally
         {
-            _writeLock?.Release();
+            writeLock?.Release();
         }
+    }
+
+    /// <summary>Sets the final status, once; the caller holds the write lock when the call has one.</summary>
+    /// <returns>Whether this call set it (<see langword="false"/> when the call was already complete).</returns>
+    private bool Complete(in Status status, Metadata? trailers)
+    {
+        if (_completed)
+        {
+            return false;
+        }
+
+        _completed = true;
+        var response = _httpContext.Response;
+        if (!_messageWritten && !_headersSent && !response.HasStarted)
+        {
+            // Trailers-only: the status rides in the one HEADERS frame, which also ends the stream.
+            ServerProtocol.WriteStatus(response.Headers, status, _responseTrailers, trailers);
+        }
+        else
+        {
+            var trailersFeature = _httpContext.Features.Get<IHttpResponseTrailersFeature>()
+                ?? throw new InvalidOperationException("The transport does not support trailers; gRPC needs HTTP/2.");
+            ServerProtocol.WriteStatus(trailersFeature.Trailers, status, _responseTrailers, trailers);
+        }
+
+        return true;
     }
 
     private void WriteMessage(TResponse message)
     {
         var marshaller = _handler.Method.ResponseMarshaller;
         var size = marshaller.CalculateSize(message);
-        if (size > _runtime.MaxSendMessageSize)
+        if (size > Runtime.MaxSendMessageSize)
         {
             throw new RpcException(new Status(
                 StatusCode.ResourceExhausted,
-                $"Sending message larger than max ({size} vs. {_runtime.MaxSendMessageSize})."));
+                $"Sending message larger than max ({size} vs. {Runtime.MaxSendMessageSize})."));
         }
 
         var writer = _httpContext.Response.BodyWriter;
@@ -477,7 +539,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
 
         try
         {
-            var writeLock = _writeLock ?? throw new InvalidOperationException("This call has no response stream.");
+            var writeLock = _abort?.WriteLock ?? throw new InvalidOperationException("This call has no response stream.");
             await writeLock.WaitAsync(cancellationToken);
             try
             {
@@ -487,10 +549,10 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
                 }
 
                 WriteMessage(message);
-                var result = await _httpContext.Response.BodyWriter.FlushAsync(_cancellationToken);
+                var result = await _httpContext.Response.BodyWriter.FlushAsync(CancellationToken);
                 if (result.IsCanceled)
                 {
-                    throw new OperationCanceledException(_cancellationToken);
+                    throw new OperationCanceledException(CancellationToken);
                 }
             }
             finally
@@ -507,9 +569,10 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
     public override async Task WriteResponseHeadersAsync(Metadata responseHeaders)
     {
         ArgumentNullException.ThrowIfNull(responseHeaders);
-        if (_writeLock is not null)
+        var writeLock = _abort?.WriteLock;
+        if (writeLock is not null)
         {
-            await _writeLock.WaitAsync();
+            await writeLock.WaitAsync();
         }
 
         try
@@ -526,11 +589,11 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
 
             ServerProtocol.AppendMetadata(_httpContext.Response.Headers, responseHeaders);
             _headersSent = true;
-            await _httpContext.Response.BodyWriter.FlushAsync(_cancellationToken);
+            await _httpContext.Response.BodyWriter.FlushAsync(CancellationToken);
         }
         finally
         {
-            _writeLock?.Release();
+            writeLock?.Release();
         }
     }
 
@@ -570,18 +633,67 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
         }
     }
 
+    /// <summary>
+    /// Reads the one request message of a unary call without awaiting when the whole request body is already
+    /// buffered (usual: the client sends HEADERS and a DATA frame with END_STREAM together).
+    /// </summary>
+    /// <returns><see langword="false"/> when the body is not complete yet: nothing was consumed, read it with <see cref="ReadSingleMessageAsync"/>.</returns>
+    private bool TryReadBufferedSingleMessage(out TRequest? message)
+    {
+        message = null;
+        var reader = _httpContext.Request.BodyReader;
+        if (!reader.TryRead(out var result))
+        {
+            return false;
+        }
+
+        if (!result.IsCompleted || result.IsCanceled)
+        {
+            reader.AdvanceTo(result.Buffer.Start);
+            return false;
+        }
+
+        var buffer = result.Buffer;
+        bool read;
+        try
+        {
+            read = TryReadMessage(ref buffer, out message);
+        }
+        catch
+        {
+            reader.AdvanceTo(result.Buffer.End);
+            throw;
+        }
+
+        reader.AdvanceTo(result.Buffer.End);
+        if (!read)
+        {
+            throw new RpcException(result.Buffer.IsEmpty
+                ? new Status(StatusCode.Internal, "Incomplete message: the request has no message.")
+                : new Status(StatusCode.Internal, "Incomplete message."));
+        }
+
+        if (!buffer.IsEmpty)
+        {
+            throw new RpcException(new Status(StatusCode.Internal, "Additional data after the message received."));
+        }
+
+        _readCompleted = true;
+        return true;
+    }
+
     // Pooled builders: these awaits usually go asynchronous (DATA after HEADERS) and run once per call.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<TRequest> ReadSingleMessageAsync()
     {
-        var message = await ReadMessageAsync(_cancellationToken)
+        var message = await ReadMessageAsync(CancellationToken)
             ?? throw new RpcException(new Status(StatusCode.Internal, "Incomplete message: the request has no message."));
 
         // A unary request carries exactly one message: anything after it is a protocol error.
         var reader = _httpContext.Request.BodyReader;
         while (true)
         {
-            var result = await reader.ReadAsync(_cancellationToken);
+            var result = await reader.ReadAsync(CancellationToken);
             ThrowIfReadCanceled(result);
             if (!result.Buffer.IsEmpty)
             {
@@ -610,7 +722,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
             {
                 result = await reader.ReadAsync(cancellationToken);
             }
-            catch (OperationCanceledException) when (_abortStatus is { } abort)
+            catch (OperationCanceledException) when (AbortStatus is { } abort)
             {
                 throw new RpcException(abort);
             }
@@ -642,7 +754,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
     {
         if (result.IsCanceled)
         {
-            throw new RpcException(_abortStatus ?? Status.DefaultCancelled);
+            throw new RpcException(AbortStatus ?? Status.DefaultCancelled);
         }
     }
 
@@ -654,14 +766,21 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
             return false;
         }
 
-        Span<byte> header = stackalloc byte[GrpcProtocol.FrameHeaderLength];
-        buffer.Slice(0, GrpcProtocol.FrameHeaderLength).CopyTo(header);
-        var (flag, length) = GrpcProtocol.ReadFrameHeader(header);
-        if (length > (uint)_runtime.MaxReceiveMessageSize)
+        scoped ReadOnlySpan<byte> first = buffer.FirstSpan;
+        Span<byte> copied = stackalloc byte[GrpcProtocol.FrameHeaderLength];
+        if (first.Length < GrpcProtocol.FrameHeaderLength)
+        {
+            // The header straddles buffer segments.
+            buffer.Slice(0, GrpcProtocol.FrameHeaderLength).CopyTo(copied);
+            first = copied;
+        }
+
+        var (flag, length) = GrpcProtocol.ReadFrameHeader(first);
+        if (length > (uint)Runtime.MaxReceiveMessageSize)
         {
             throw new RpcException(new Status(
                 StatusCode.ResourceExhausted,
-                $"Received message larger than max ({length} vs. {_runtime.MaxReceiveMessageSize})."));
+                $"Received message larger than max ({length} vs. {Runtime.MaxReceiveMessageSize})."));
         }
 
         if (flag > 1)
@@ -698,7 +817,7 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
                 trailers);
         }
 
-        var bytes = ServerProtocol.Decompress(payload, _runtime.MaxDecompressedMessageSize, out var length);
+        var bytes = ServerProtocol.Decompress(payload, Runtime.MaxDecompressedMessageSize, out var length);
         try
         {
             return Parse(new ReadOnlySequence<byte>(bytes, 0, length));
@@ -718,6 +837,71 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
         catch (InvalidProtocolBufferException ex)
         {
             throw new RpcException(new Status(StatusCode.Internal, "Failed to deserialize request message.") { DebugException = ex });
+        }
+    }
+
+    /// <summary>
+    /// What a call that can be aborted needs: its own cancellation, the abort signal and status, the write lock,
+    /// the deadline timer and the registrations on the client's and the server's cancellation. Created only
+    /// for streaming calls and calls with a deadline.
+    /// </summary>
+    private sealed class AbortState
+    {
+        private readonly ITimer? _deadlineTimer;
+        private readonly CancellationTokenRegistration _requestAbortedRegistration;
+        private readonly CancellationTokenRegistration _stoppingRegistration;
+
+        public AbortState(ServerCall<TRequest, TResponse> call, TimeSpan? timeout, bool streaming)
+        {
+            call._abort = this;
+            call._cancellationToken = Cts.Token;
+            call._hasCancellationToken = true;
+            _requestAbortedRegistration = call._httpContext.RequestAborted.UnsafeRegister(
+                static state => ((ServerCall<TRequest, TResponse>)state!).CancelQuietly(),
+                call);
+            if (timeout is { } value)
+            {
+                var time = call.Runtime.TimeProvider;
+                call._deadline = time.GetUtcNow().UtcDateTime + value;
+                _deadlineTimer = time.CreateTimer(
+                    static state => ((ServerCall<TRequest, TResponse>)state!).Abort(new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded")),
+                    call,
+                    value,
+                    Timeout.InfiniteTimeSpan);
+            }
+
+            if (streaming)
+            {
+                _stoppingRegistration = call.Runtime.Stopping.UnsafeRegister(
+                    static state => ((ServerCall<TRequest, TResponse>)state!).Abort(new Status(StatusCode.Unavailable, "Server shutting down.")),
+                    call);
+            }
+        }
+
+        public CancellationTokenSource Cts { get; } = new();
+
+        public TaskCompletionSource Aborted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public SemaphoreSlim WriteLock { get; } = new(1, 1);
+
+        /// <summary>Why the call was aborted; set once, under this object's lock.</summary>
+        public Status? Status { get; set; }
+
+        /// <summary>Whether the call ended: late timer or shutdown callbacks must then leave the HttpContext alone.</summary>
+        public bool Finished { get; private set; }
+
+        public void Dispose()
+        {
+            // After this, a late timer or shutdown callback must not touch the HttpContext: Kestrel reuses it.
+            lock (this)
+            {
+                Finished = true;
+            }
+
+            _deadlineTimer?.Dispose();
+            _requestAbortedRegistration.Dispose();
+            _stoppingRegistration.Dispose();
+            Cts.Dispose();
         }
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Matching;
 
 namespace Vehicles.Grpc.Server;
 
@@ -32,9 +33,20 @@ internal static class UnimplementedHandler
     }
 }
 
-/// <summary>Matches the catch-all route only for gRPC requests, so that other POST endpoints keep their 404s.</summary>
-internal sealed class GrpcContentTypeConstraint : IRouteConstraint
+/// <summary>
+/// Matches the catch-all route only for gRPC requests, so that other POST endpoints keep their 404s; put on its
+/// method parameter.
+/// </summary>
+/// <remarks>
+/// As an <see cref="IParameterLiteralNodeMatchingPolicy"/> it also keeps the catch-all out of the routing tree
+/// wherever an endpoint has a literal method segment (every mapped gRPC method): that endpoint wins there anyway,
+/// and otherwise every call of a mapped method would also capture the catch-all's route values (two strings and a
+/// dictionary) and run this constraint before the matcher discards the catch-all.
+/// </remarks>
+internal sealed class GrpcContentTypeConstraint : IRouteConstraint, IParameterLiteralNodeMatchingPolicy
 {
     public bool Match(HttpContext? httpContext, IRouter? route, string routeKey, RouteValueDictionary values, RouteDirection routeDirection) =>
         httpContext is null || GrpcProtocol.IsGrpcContentType(httpContext.Request.ContentType);
+
+    public bool MatchesLiteral(string parameterName, string literal) => false;
 }
