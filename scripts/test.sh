@@ -16,4 +16,14 @@ eval "$(scripts/servers.sh start)"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build Vehicles.sln -c Release -nologo -v q
-dotnet test Vehicles.sln -c Release --no-build -nologo "$@"
+LOG="$VEHICLES_SERVERS_DIR.test.log"
+set +e
+dotnet test Vehicles.sln -c Release --no-build -nologo "$@" 2>&1 | tee "$LOG"
+status=${PIPESTATUS[0]}
+set -e
+
+# One closing line over every test project: "N passed, N failed".
+passed=$(grep -oE 'Passed: +[0-9]+' "$LOG" | awk '{ s += $2 } END { print s + 0 }')
+failed=$(grep -oE 'Failed: +[0-9]+' "$LOG" | awk '{ s += $2 } END { print s + 0 }')
+echo "$passed passed, $failed failed"
+exit "$status"
