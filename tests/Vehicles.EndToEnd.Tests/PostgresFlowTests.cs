@@ -1,3 +1,4 @@
+using Npgsql;
 using Vehicles.Api.V1;
 
 namespace Vehicles.EndToEnd.Tests;
@@ -15,6 +16,14 @@ public sealed class PostgresFlowTests : SiloTestBase
             : throw new InvalidOperationException("VEHICLES_TEST_POSTGRES is not set: run scripts/test.sh, which starts PostgreSQL and sets it."),
         ["Storage:Schema"] = _schema,
     };
+
+    protected override async Task OnSiloDisposedAsync()
+    {
+        await using var connection = new NpgsqlConnection(Environment.GetEnvironmentVariable("VEHICLES_TEST_POSTGRES"));
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
 
     [Fact]
     public async Task ReportAndCommand_OnPostgres_SurviveRestart()

@@ -22,5 +22,12 @@ public abstract class SiloTestBase : IAsyncLifetime
         Operator = Silo.Operator(Silo.OperatorToken(Fleet, OperatorRole.Operator));
     }
 
-    public async Task DisposeAsync() => await Silo.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await Silo.DisposeAsync();
+        await OnSiloDisposedAsync();
+    }
+
+    /// <summary>Cleans up what the test left outside the silo (a database schema, say).</summary>
+    protected virtual Task OnSiloDisposedAsync() => Task.CompletedTask;
 }
