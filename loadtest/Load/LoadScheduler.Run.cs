@@ -26,12 +26,14 @@ public sealed partial class LoadScheduler
         private long _lastEnd;
         private long _abandoned;
         private volatile bool _dispatchDone;
+        private readonly CancellationToken _callerToken;
 
         public Run(LoadScheduler owner, LoadModel model, LoadStep step, ScenarioStats stats, CancellationToken cancellationToken)
         {
             _owner = owner;
             _step = step;
             _stats = stats;
+            _callerToken = cancellationToken;
             _cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             // Stops the dispatcher's waits, not the calls in flight: fired by the caller or when MaxCalls is reached.
             _stopDispatch = CancellationTokenSource.CreateLinkedTokenSource(_cancel.Token);
@@ -208,7 +210,7 @@ public sealed partial class LoadScheduler
             var token = _cancel.Token;
             while (true)
             {
-                while (IsSlotActive(worker.Index) && !token.IsCancellationRequested)
+                while (IsSlotActive(worker.Index) && !IsCancelled(token))
                 {
                     if (NextSequence() is not { } sequence)
                     {
@@ -237,7 +239,7 @@ public sealed partial class LoadScheduler
                 _workerExited.Release();
                 // The dispatcher may have started this slot's next stage between the check above and the write:
                 // whoever wins the exchange runs the slot, so it is never left empty nor run twice.
-                if (!IsSlotActive(worker.Index) || token.IsCancellationRequested || CallsExhausted
+                if (!IsSlotActive(worker.Index) || IsCancelled(token) || CallsExhausted
                     || Interlocked.CompareExchange(ref worker.Running, 1, 0) != 0)
                 {
                     return;
@@ -246,6 +248,10 @@ public sealed partial class LoadScheduler
                 Interlocked.Increment(ref _runningWorkers);
             }
         }
+
+        // The linked source learns of the caller's cancellation through a callback, which CancelAsync runs later:
+        // workers look at the caller's token too, so that they stop at once.
+        private bool IsCancelled(CancellationToken token) => token.IsCancellationRequested || _callerToken.IsCancellationRequested;
 
         private bool IsSlotActive(int index)
         {
