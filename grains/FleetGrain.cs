@@ -21,9 +21,7 @@ public sealed class FleetGrain : Grain, IFleetGrain
     private readonly ILogger<FleetGrain> _logger;
     private readonly string _fleetId;
     private string[]? _sortedVins;
-    private bool _dirty;
-    private bool _checkpointArmed;
-    private IGrainTimer? _checkpointTimer;
+    private readonly DeferredCheckpoint _checkpoint;
 
     /// <summary>Creates the grain (the actor runtime does).</summary>
     public FleetGrain(
@@ -35,14 +33,19 @@ public sealed class FleetGrain : Grain, IFleetGrain
         _options = options.Value;
         _logger = logger;
         _fleetId = GrainKey;
+        _checkpoint = new DeferredCheckpoint(
+            _options.FleetCheckpointInterval,
+            RegisterGrainTimer,
+            token => _state.WriteStateAsync(token),
+            ex => _logger.LogWarning(ex, "Checkpoint of fleet {FleetId} failed; retrying after the checkpoint interval", _fleetId));
     }
 
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_dirty)
+        if (_checkpoint.IsDirty)
         {
-            await WriteAsync(cancellationToken);
+            await _checkpoint.WriteAsync(cancellationToken);
         }
     }
 
@@ -67,7 +70,7 @@ public sealed class FleetGrain : Grain, IFleetGrain
 
         member.Online = update.Online;
         member.LastSeenTime = lastSeen;
-        MarkDirty();
+        _checkpoint.MarkDirty();
         return Task.CompletedTask;
     }
 
@@ -77,7 +80,7 @@ public sealed class FleetGrain : Grain, IFleetGrain
         if (_state.State.Members.Remove(vin))
         {
             _sortedVins = null;
-            MarkDirty();
+            _checkpoint.MarkDirty();
         }
 
         return Task.CompletedTask;
@@ -123,57 +126,5 @@ public sealed class FleetGrain : Grain, IFleetGrain
         var vins = state.Members.Keys.ToArray();
         Array.Sort(vins, StringComparer.Ordinal);
         return vins;
-    }
-
-    private void MarkDirty()
-    {
-        _dirty = true;
-        if (_checkpointArmed)
-        {
-            return;
-        }
-
-        _checkpointArmed = true;
-        if (_checkpointTimer is null)
-        {
-            _checkpointTimer = RegisterGrainTimer(OnCheckpointTimerAsync, _options.FleetCheckpointInterval, Timeout.InfiniteTimeSpan);
-        }
-        else
-        {
-            _checkpointTimer.Change(_options.FleetCheckpointInterval, Timeout.InfiniteTimeSpan);
-        }
-    }
-
-    private async Task OnCheckpointTimerAsync(CancellationToken cancellationToken)
-    {
-        _checkpointArmed = false;
-        if (!_dirty)
-        {
-            return;
-        }
-
-        try
-        {
-            await WriteAsync(cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            _logger.LogWarning(ex, "Checkpoint of fleet {FleetId} failed; retrying after the checkpoint interval", _fleetId);
-            MarkDirty();
-        }
-    }
-
-    private async Task WriteAsync(CancellationToken cancellationToken)
-    {
-        _dirty = false;
-        try
-        {
-            await _state.WriteStateAsync(cancellationToken);
-        }
-        catch
-        {
-            _dirty = true;
-            throw;
-        }
     }
 }

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace Vehicles.Grains;
 
 /// <summary>
@@ -8,58 +6,13 @@ namespace Vehicles.Grains;
 /// </summary>
 public sealed partial class VehicleGrain
 {
-    private void MarkDirty()
-    {
-        _dirty = true;
-        if (_checkpointArmed)
-        {
-            return;
-        }
+    /// <summary>Writes the whole state now; afterwards every report up to the applied sequence is durable.</summary>
+    private Task CheckpointAsync(CancellationToken cancellationToken = default) => _checkpoint.WriteAsync(cancellationToken);
 
-        _checkpointArmed = true;
-        if (_checkpointTimer is null)
-        {
-            _checkpointTimer = RegisterGrainTimer(OnCheckpointTimerAsync, _options.CheckpointInterval, Timeout.InfiniteTimeSpan);
-        }
-        else
-        {
-            _checkpointTimer.Change(_options.CheckpointInterval, Timeout.InfiniteTimeSpan);
-        }
-    }
-
-    private async Task OnCheckpointTimerAsync(CancellationToken cancellationToken)
-    {
-        _checkpointArmed = false;
-        if (!_dirty)
-        {
-            return;
-        }
-
-        try
-        {
-            await CheckpointAsync(cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            _logger.LogWarning(ex, "Checkpoint of {Vin} failed; retrying after the checkpoint interval", Vin);
-            MarkDirty();
-        }
-    }
-
-    /// <summary>Writes the whole state; afterwards every report up to the applied sequence is durable.</summary>
-    private async Task CheckpointAsync(CancellationToken cancellationToken = default)
+    private async Task WriteCheckpointAsync(CancellationToken cancellationToken)
     {
         var applied = _state.State.AppliedSequence;
-        _dirty = false;
-        try
-        {
-            await _state.WriteStateAsync(cancellationToken);
-        }
-        catch
-        {
-            _dirty = true;
-            throw;
-        }
+        await _state.WriteStateAsync(cancellationToken);
 
         // Shown only once committed; the stored copy is derived from applied_sequence when the grain activates.
         _durableSequence = applied;

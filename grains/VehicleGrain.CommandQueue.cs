@@ -95,7 +95,7 @@ public sealed partial class VehicleGrain
     {
         command.State = CommandState.Delivered;
         command.DeliverTime = Timestamp.FromDateTimeOffset(now);
-        MarkDirty();
+        _checkpoint.MarkDirty();
         PublishCommand(command);
     }
 
@@ -114,7 +114,7 @@ public sealed partial class VehicleGrain
 
         if (expired)
         {
-            MarkDirty();
+            _checkpoint.MarkDirty();
             TrimHistory();
         }
     }
@@ -225,7 +225,7 @@ public sealed partial class VehicleGrain
 
             commands.RemoveAt(i);
             final--;
-            MarkDirty();
+            _checkpoint.MarkDirty();
         }
     }
 }

@@ -76,7 +76,7 @@ public sealed partial class VehicleGrain
             // Not durable, so it never existed: the caller gets the error and may retry with the same key.
             _state.State.Commands.Remove(command);
             _state.State.LastCommandNumber = number - 1;
-            MarkDirty();
+            _checkpoint.MarkDirty();
             throw;
         }
 

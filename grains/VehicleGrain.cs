@@ -27,9 +27,7 @@ public sealed partial class VehicleGrain : Grain, IVehicleGrain, IRemindable
     private string? _sessionId;
     private DateTimeOffset _lastSeen;
     private ulong _durableSequence;
-    private bool _dirty;
-    private bool _checkpointArmed;
-    private IGrainTimer? _checkpointTimer;
+    private readonly DeferredCheckpoint _checkpoint;
     private IGrainTimer? _presenceTimer;
 
     /// <summary>Creates the grain (the actor runtime does).</summary>
@@ -48,6 +46,11 @@ public sealed partial class VehicleGrain : Grain, IVehicleGrain, IRemindable
         _time = time;
         _logger = logger;
         _vin = GrainKey;
+        _checkpoint = new DeferredCheckpoint(
+            _options.CheckpointInterval,
+            RegisterGrainTimer,
+            WriteCheckpointAsync,
+            ex => _logger.LogWarning(ex, "Checkpoint of {Vin} failed; retrying after the checkpoint interval", Vin));
     }
 
     private string Vin => _vin;
@@ -92,7 +95,7 @@ public sealed partial class VehicleGrain : Grain, IVehicleGrain, IRemindable
             await UpdateFleetAsync(vehicle.FleetId);
         }
 
-        if (_dirty)
+        if (_checkpoint.IsDirty)
         {
             await CheckpointAsync(cancellationToken);
         }
@@ -159,7 +162,7 @@ public sealed partial class VehicleGrain : Grain, IVehicleGrain, IRemindable
     {
         var vehicle = EnsureVehicle();
         vehicle.StateVersion++;
-        MarkDirty();
+        _checkpoint.MarkDirty();
         if (publish && _events.HasSubscribers(Vin, vehicle.FleetId))
         {
             _events.Publish(Vin, vehicle.FleetId, new VehicleEvent { Vehicle = vehicle.Clone() });
