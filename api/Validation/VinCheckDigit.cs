@@ -1,14 +1,15 @@
 namespace Vehicles.Api.Validation;
 
 /// <summary>The North-American VIN check digit (49 CFR 565.15): weighted sum of transliterated characters mod 11.</summary>
-internal static class VinCheckDigit
+public static class VinCheckDigit
 {
+    /// <summary>The index of the check digit: the ninth character.</summary>
     public const int Position = 8;
 
     private static readonly int[] _weights = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2];
 
     /// <summary>The expected check digit of a VIN already known to have 17 characters of the ISO 3779 alphabet.</summary>
-    public static char Compute(string vin)
+    public static char Compute(ReadOnlySpan<char> vin)
     {
         var sum = 0;
         for (var i = 0; i < FieldRules.VinLength; i++)

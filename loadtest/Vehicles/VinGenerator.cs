@@ -1,4 +1,5 @@
 using System.Globalization;
+using Vehicles.Api.Validation;
 
 namespace Vehicles.LoadTest;
 
@@ -16,7 +17,6 @@ public sealed class VinGenerator
 
     private const string ManufacturerCode = "5LT";
     private const char ModelYear = 'R';
-    private static readonly int[] _weights = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2];
 
     private readonly string _descriptor;
 
@@ -69,24 +69,6 @@ public sealed class VinGenerator
             throw new ArgumentException("A VIN has 17 characters.", nameof(vin));
         }
 
-        var sum = 0;
-        for (var i = 0; i < vin.Length; i++)
-        {
-            sum += Transliterate(vin[i]) * _weights[i];
-        }
-
-        var remainder = sum % 11;
-        return remainder == 10 ? 'X' : (char)('0' + remainder);
+        return VinCheckDigit.Compute(vin);
     }
-
-    private static int Transliterate(char c) => c switch
-    {
-        >= '0' and <= '9' => c - '0',
-        >= 'A' and <= 'H' => c - 'A' + 1,
-        >= 'J' and <= 'N' => c - 'J' + 1,
-        'P' => 7,
-        'R' => 9,
-        >= 'S' and <= 'Z' => c - 'S' + 2,
-        _ => throw new ArgumentOutOfRangeException(nameof(c), c, "Not a VIN character."),
-    };
 }
