@@ -94,17 +94,7 @@ public sealed class PostgresReminderTable : IReminderTable, IStorageInitializer
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var grainType = reader.GetString(0);
-            var grainKey = reader.GetString(1);
-            if (filter is null || filter(grainType, grainKey))
-            {
-                entries.Add(new ReminderEntry(
-                    grainType,
-                    grainKey,
-                    reader.GetString(2),
-                    new DateTimeOffset(reader.GetInt64(3), TimeSpan.Zero),
-                    TimeSpan.FromTicks(reader.GetInt64(4))));
-            }
+            ReminderRows.AddIfAccepted(reader, filter, entries);
         }
 
         return entries;

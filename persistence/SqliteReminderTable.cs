@@ -134,17 +134,7 @@ public sealed class SqliteReminderTable : IReminderTable, IStorageInitializer, I
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            var grainType = reader.GetString(0);
-            var grainKey = reader.GetString(1);
-            if (filter is null || filter(grainType, grainKey))
-            {
-                entries.Add(new ReminderEntry(
-                    grainType,
-                    grainKey,
-                    reader.GetString(2),
-                    new DateTimeOffset(reader.GetInt64(3), TimeSpan.Zero),
-                    TimeSpan.FromTicks(reader.GetInt64(4))));
-            }
+            ReminderRows.AddIfAccepted(reader, filter, entries);
         }
 
         return entries;
