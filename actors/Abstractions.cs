@@ -52,6 +52,12 @@ public enum DeactivationReasonCode
 
     /// <summary>Activation failed (OnActivateAsync or reading state threw).</summary>
     ActivationFailed,
+
+    /// <summary>
+    /// Cluster membership changed and another silo now owns the grain: the activation writes its state and hands over
+    /// (Orleans calls this a migration). External resources the grain drives, such as a client's stream, stay up.
+    /// </summary>
+    PlacementChanged,
 }
 
 /// <summary>The reason passed to <see cref="Grain.OnDeactivateAsync"/>.</summary>

@@ -390,7 +390,7 @@ internal sealed class Activation : SynchronizationContext, IThreadPoolWorkItem
             }
             else if (_phase == Phase.Created)
             {
-                if (_deactivationRequest is { ReasonCode: DeactivationReasonCode.ShuttingDown })
+                if (_deactivationRequest is { ReasonCode: DeactivationReasonCode.ShuttingDown or DeactivationReasonCode.PlacementChanged })
                 {
                     _phase = Phase.Deactivating;
                     action = Work.Finalize;

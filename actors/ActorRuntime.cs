@@ -175,6 +175,41 @@ public sealed class ActorRuntime : IGrainFactory, IHostedService, IAsyncDisposab
         Route(grainClass, grainId.Key, request, activation: null);
     }
 
+    /// <summary>
+    /// Applies a placement change: deactivates every activation this silo no longer owns (each writes its state in
+    /// <see cref="Grain.OnDeactivateAsync"/>, reason <see cref="DeactivationReasonCode.PlacementChanged"/>; messages
+    /// queued behind it go to the new owner) and re-arms reminders so that each fires on its owner only. Call it after
+    /// the <see cref="IPlacementDirector"/> changed its answers; completes when the handed-over activations are gone.
+    /// </summary>
+    /// <returns>How many activations were handed over.</returns>
+    public async Task<int> RebalanceAsync(CancellationToken cancellationToken = default)
+    {
+        if (_isStopping)
+        {
+            return 0;
+        }
+
+        var reason = new DeactivationReason(DeactivationReasonCode.PlacementChanged, "Another silo owns the grain after a membership change.");
+        var pending = new List<Task>();
+        foreach (var (id, activation) in _directory)
+        {
+            if (!_placement.IsLocal(id))
+            {
+                activation.RequestDeactivation(reason, onlyIfIdle: false);
+                pending.Add(activation.WhenDeactivated());
+            }
+        }
+
+        await Reminders.ReloadAsync(cancellationToken);
+        await Task.WhenAll(pending).WaitAsync(cancellationToken);
+        if (pending.Count > 0 && Logger.IsEnabled(LogLevel.Information))
+        {
+            Logger.LogInformation("Handed over {ActivationCount} activations after a placement change", pending.Count);
+        }
+
+        return pending.Count;
+    }
+
     /// <summary>Whether the grain has an activation that is not about to deactivate.</summary>
     internal bool IsStayingActive(GrainId grainId) => _directory.TryGetValue(grainId, out var activation) && activation.IsStayingActive;
 
@@ -225,6 +260,14 @@ public sealed class ActorRuntime : IGrainFactory, IHostedService, IAsyncDisposab
     /// <summary>Hands a message that never started on a deactivated activation to the grain's next activation.</summary>
     internal void Forward(GrainClassInfo grainClass, string key, GrainRequest request)
     {
+        var grainId = new GrainId(grainClass.GrainType, key);
+        if (!IsLocal(grainId))
+        {
+            // Handed over after a placement change: the message follows the grain to its new owner.
+            SendRemote(grainId, request);
+            return;
+        }
+
         request.IsSystem = true;
         Route(grainClass, key, request, activation: null);
     }

@@ -36,7 +36,7 @@ internal sealed class GrainClassInfo
             var create = typeof(GrainClassInfo)
                 .GetMethod(nameof(CreateState), BindingFlags.NonPublic | BindingFlags.Static)!
                 .MakeGenericMethod(type.GetGenericArguments()[0])
-                .CreateDelegate<Func<IGrainStorage?, string, IGrainStateSerializer, string, IPersistentStateLoader>>();
+                .CreateDelegate<Func<IGrainStorage?, string, IGrainStateSerializer, Activation, IPersistentStateLoader>>();
             states.Add(new StateParameter(type, GrainType + "/" + attribute.StateName, attribute.StorageName, storage, create));
         }
 
@@ -63,7 +63,7 @@ internal sealed class GrainClassInfo
                 throw new InvalidOperationException($"No IGrainStorage is registered for storage provider '{s.StorageName}' (keyed or unkeyed) needed by {ClassType}.");
             }
 
-            created[i] = s.Create(s.Storage, s.StorageType, serializer, activation.GrainId.Key);
+            created[i] = s.Create(s.Storage, s.StorageType, serializer, activation);
         }
 
         states = created;
@@ -102,13 +102,13 @@ internal sealed class GrainClassInfo
             ?? constructors.OrderByDescending(c => c.GetParameters().Length).First();
     }
 
-    private static PersistentState<TState> CreateState<TState>(IGrainStorage? storage, string storageType, IGrainStateSerializer serializer, string key)
-        => new PersistentState<TState>(storage!, storageType, key, serializer);
+    private static PersistentState<TState> CreateState<TState>(IGrainStorage? storage, string storageType, IGrainStateSerializer serializer, Activation activation)
+        => new PersistentState<TState>(storage!, storageType, activation, serializer);
 
     private sealed record StateParameter(
         Type ParameterType,
         string StorageType,
         string StorageName,
         IGrainStorage? Storage,
-        Func<IGrainStorage?, string, IGrainStateSerializer, string, IPersistentStateLoader> Create);
+        Func<IGrainStorage?, string, IGrainStateSerializer, Activation, IPersistentStateLoader> Create);
 }

@@ -26,7 +26,8 @@ public sealed class GrainMessageCodec
     /// <summary>Creates a codec.</summary>
     public GrainMessageCodec(JsonSerializerOptions? jsonOptions = null)
     {
-        _json = jsonOptions ?? new JsonSerializerOptions(JsonSerializerDefaults.General);
+        _json = new JsonSerializerOptions(jsonOptions ?? new JsonSerializerOptions(JsonSerializerDefaults.General));
+        _json.Converters.Add(new ProtobufJsonConverterFactory());
     }
 
     /// <summary>Encodes a call.</summary>
@@ -262,6 +263,30 @@ public sealed class GrainMessageCodec
         }
 
         return JsonSerializer.Deserialize(bytes, type, _json);
+    }
+}
+
+/// <summary>
+/// Writes Google.Protobuf messages nested in records (a command's parameters, a timestamp) as base64 of their wire
+/// format: System.Text.Json cannot rebuild their read-only repeated fields and oneofs.
+/// </summary>
+internal sealed class ProtobufJsonConverterFactory : System.Text.Json.Serialization.JsonConverterFactory
+{
+    public override bool CanConvert(Type typeToConvert) => typeof(IMessage).IsAssignableFrom(typeToConvert) && !typeToConvert.IsAbstract;
+
+    public override System.Text.Json.Serialization.JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options)
+        => (System.Text.Json.Serialization.JsonConverter)Activator.CreateInstance(typeof(Converter<>).MakeGenericType(typeToConvert))!;
+
+    private sealed class Converter<T> : System.Text.Json.Serialization.JsonConverter<T>
+        where T : IMessage<T>, new()
+    {
+        private static readonly MessageParser<T> _parser = new(static () => new T());
+
+        public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+            => _parser.ParseFrom(reader.GetBytesFromBase64());
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
+            => writer.WriteBase64StringValue(value.ToByteArray());
     }
 }
 

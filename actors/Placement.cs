@@ -29,3 +29,28 @@ public interface IGrainCallTransport
     /// <summary>Sends the call; must not throw (failures complete the request).</summary>
     void Send(GrainId target, GrainRequest request);
 }
+
+/// <summary>
+/// The silo that owns the grain could not be reached, or no silo owns it at the moment (the cluster is changing). The
+/// call may not have run; callers that need it may retry once the cluster settles (gRPC: UNAVAILABLE).
+/// </summary>
+public sealed class GrainUnavailableException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public GrainUnavailableException()
+        : base("The grain's silo is unavailable.")
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public GrainUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public GrainUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -44,6 +44,32 @@ internal sealed class ReminderService(ActorRuntime runtime, IReminderTable? tabl
         }
     }
 
+    /// <summary>After a placement change: disarms reminders of grains another silo now owns and arms the ones this silo gained.</summary>
+    public async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        if (table is null || _stopped)
+        {
+            return;
+        }
+
+        foreach (var (key, registration) in _reminders)
+        {
+            if (!_runtime.IsLocal(new GrainId(key.Type, key.Key)) && _reminders.TryRemove(new KeyValuePair<(string, string, string), Registration>(key, registration)))
+            {
+                await registration.DisarmAsync();
+            }
+        }
+
+        var entries = await table.ReadAllAsync((type, key) => _runtime.IsLocal(new GrainId(type, key)), cancellationToken);
+        foreach (var entry in entries)
+        {
+            if (!_reminders.ContainsKey((entry.GrainType, entry.GrainKey, entry.Name)) && _runtime.FindGrainClass(entry.GrainType) is not null)
+            {
+                Arm(entry);
+            }
+        }
+    }
+
     public void Stop()
     {
         _stopped = true;
@@ -159,6 +185,14 @@ internal sealed class ReminderService(ActorRuntime runtime, IReminderTable? tabl
 
             var runtime = service._runtime;
             var entry = _entry;
+            if (!runtime.IsLocal(new GrainId(entry.GrainType, entry.GrainKey)))
+            {
+                // Another silo owns the grain now and fires its reminders (see ReloadAsync); the row stays as it is.
+                service._reminders.TryRemove(new KeyValuePair<(string, string, string), Registration>((entry.GrainType, entry.GrainKey, entry.Name), this));
+                Disarm();
+                return;
+            }
+
             var grainClass = runtime.FindGrainClass(entry.GrainType);
             try
             {

@@ -54,12 +54,20 @@ public static partial class ApiServiceCollectionExtensions
         services.TryAddSingleton<AuthInterceptor>();
         services.TryAddSingleton<VehicleLinkService>();
         services.TryAddSingleton<FleetOperatorService>();
+        services.TryAddSingleton<IClusterStatusProvider, SingleSiloStatusProvider>();
+        services.TryAddSingleton<ClusterAdminService>();
+        services.TryAddSingleton<GrainErrorInterceptor>();
         services.Configure<GrpcServiceOptions>(options =>
         {
             if (!options.Interceptors.Contains(typeof(AuthInterceptor)))
             {
                 // First, so no other interceptor runs for a caller that is not authenticated.
                 options.Interceptors.Insert(0, typeof(AuthInterceptor));
+            }
+
+            if (!options.Interceptors.Contains(typeof(GrainErrorInterceptor)))
+            {
+                options.Interceptors.Insert(options.Interceptors.IndexOf(typeof(AuthInterceptor)) + 1, typeof(GrainErrorInterceptor));
             }
         });
         return services;
@@ -71,6 +79,7 @@ public static partial class ApiServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapGrpcService<VehicleLinkService>(VehicleLinkReflection.Descriptor.Services[0]);
         endpoints.MapGrpcService<FleetOperatorService>(FleetOperatorReflection.Descriptor.Services[0]);
+        endpoints.MapGrpcService<ClusterAdminService>(ClusterAdminReflection.Descriptor.Services[0]);
         return endpoints;
     }
 

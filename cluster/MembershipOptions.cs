@@ -26,6 +26,12 @@ public sealed class MembershipOptions
     /// </summary>
     public int VotesForDeath { get; set; } = 2;
 
+    /// <summary>
+    /// A silo that fails this many probes in a row (one per heartbeat round, over the gRPC layer) is voted against even if
+    /// its heartbeat is fresh; one that stops heartbeating is voted against at once when a probe fails too.
+    /// </summary>
+    public int MissedProbesLimit { get; set; } = 3;
+
     /// <summary>How long rows of dead silos stay in the table; they are removed when a silo starts.</summary>
     public TimeSpan DeadRowRetention { get; set; } = TimeSpan.FromHours(1);
 
@@ -72,7 +78,8 @@ public enum SiloStatus
 /// <param name="Status">Its status.</param>
 /// <param name="LastHeartbeat">When it last wrote its heartbeat (its own clock).</param>
 /// <param name="Votes">How many silos suspected it.</param>
-public sealed record SiloEntry(SiloAddress Address, SiloStatus Status, DateTimeOffset LastHeartbeat, int Votes);
+/// <param name="Activations">Grain activations it reported with that heartbeat.</param>
+public sealed record SiloEntry(SiloAddress Address, SiloStatus Status, DateTimeOffset LastHeartbeat, int Votes, long Activations = 0);
 
 /// <summary>
 /// What a silo knows about the cluster after one read of the membership table. <see cref="Version"/> grows with every

@@ -28,6 +28,7 @@ public sealed partial class MembershipService : IHostedService, IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private MembershipSnapshot _snapshot = MembershipSnapshot.Empty;
     private SiloAddress _localSilo;
+    private readonly Dictionary<SiloAddress, int> _missedProbes = [];
 
     /// <summary>Creates the service; nothing touches the database before <see cref="StartAsync"/>.</summary>
     public MembershipService(
@@ -35,7 +36,8 @@ public sealed partial class MembershipService : IHostedService, IAsyncDisposable
         IOptions<MembershipOptions> options,
         TimeProvider timeProvider,
         ILogger<MembershipService> logger,
-        ISiloProber? prober = null)
+        ISiloProber? prober = null,
+        Func<long>? activationCount = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(timeProvider);
@@ -46,7 +48,10 @@ public sealed partial class MembershipService : IHostedService, IAsyncDisposable
         _timeProvider = timeProvider;
         _logger = logger;
         _prober = prober ?? new NoSiloProber();
+        _activationCount = activationCount ?? (static () => 0);
     }
+
+    private readonly Func<long> _activationCount;
 
     /// <summary>Raised after a refresh that read a new table version; handlers run on the refresh path and must be quick.</summary>
     public event EventHandler<MembershipSnapshot>? SnapshotChanged;
@@ -63,12 +68,28 @@ public sealed partial class MembershipService : IHostedService, IAsyncDisposable
     /// <summary>Creates the schema if needed, registers a new generation, reads the table, becomes active and starts heartbeating.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        await JoinAsync(cancellationToken);
+        await ActivateAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The first half of <see cref="StartAsync"/>: creates the schema if needed, registers a new generation as joining and
+    /// reads the table. A silo calls it before it serves, and <see cref="ActivateAsync"/> once it does.
+    /// </summary>
+    public async Task JoinAsync(CancellationToken cancellationToken)
+    {
         await _table.EnsureCreatedAsync(cancellationToken);
         var now = _timeProvider.GetUtcNow().UtcTicks;
         var generation = await _table.RegisterAsync(_options.Endpoint, now, now - _options.DeadRowRetention.Ticks, cancellationToken);
         _localSilo = new SiloAddress(_options.Endpoint, generation);
         LogJoining(_logger, _localSilo);
 
+        Publish(await _table.ReadAsync(cancellationToken));
+    }
+
+    /// <summary>The second half of <see cref="StartAsync"/>: becomes active (placement starts choosing this silo) and starts heartbeating.</summary>
+    public async Task ActivateAsync(CancellationToken cancellationToken)
+    {
         await RefreshAsync(cancellationToken);
         if (!await _table.TransitionAsync(_localSilo, SiloStatus.Active, [SiloStatus.Joining], cancellationToken))
         {
@@ -90,12 +111,34 @@ public sealed partial class MembershipService : IHostedService, IAsyncDisposable
             return;
         }
 
-        await _table.TransitionAsync(_localSilo, SiloStatus.ShuttingDown, [SiloStatus.Joining, SiloStatus.Active], cancellationToken);
-        LogShuttingDown(_logger, _localSilo);
+        await BeginLeaveAsync(cancellationToken);
         await StopLoopAsync();
         await _table.TransitionAsync(_localSilo, SiloStatus.Dead, _live, cancellationToken);
         LogLeft(_logger, _localSilo);
     }
+
+    /// <summary>
+    /// Marks this silo shutting down: other silos stop placing grains here at their next read, while it keeps
+    /// heartbeating (and serving forwarded calls) until <see cref="StopAsync"/>.
+    /// </summary>
+    public async Task BeginLeaveAsync(CancellationToken cancellationToken)
+    {
+        if (_localSilo.Endpoint is null || _declaredDead.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (await _table.TransitionAsync(_localSilo, SiloStatus.ShuttingDown, [SiloStatus.Joining, SiloStatus.Active], cancellationToken))
+        {
+            LogShuttingDown(_logger, _localSilo);
+        }
+
+        Publish(await _table.ReadAsync(cancellationToken));
+    }
+
+    /// <summary>Reads the table now (for an admin view: activation counts and heartbeats are fresh, unlike <see cref="Snapshot"/>'s).</summary>
+    public async Task<IReadOnlyList<SiloEntry>> ReadMembersAsync(CancellationToken cancellationToken)
+        => ToEntries(await _table.ReadAsync(cancellationToken));
 
     /// <summary>
     /// One round: heartbeat, read, and a vote against every stale silo. The heartbeat loop calls it; tests call it to step
@@ -117,7 +160,7 @@ public sealed partial class MembershipService : IHostedService, IAsyncDisposable
             }
 
             var now = _timeProvider.GetUtcNow().UtcTicks;
-            var read = await _table.HeartbeatAndReadAsync(_localSilo, now, cancellationToken);
+            var read = await _table.HeartbeatAndReadAsync(_localSilo, now, _activationCount(), cancellationToken);
             if (!read.SelfAlive)
             {
                 Publish(read);
@@ -151,14 +194,24 @@ public sealed partial class MembershipService : IHostedService, IAsyncDisposable
     {
         var limit = _options.SuspectAfter.Ticks;
         var changed = false;
-        foreach (var row in read.Rows)
+        var probing = _prober is not NoSiloProber;
+        var others = read.Rows.Where(r => r.Status != SiloStatus.Dead && r.Address != _localSilo).ToList();
+        var answers = probing
+            ? await Task.WhenAll(others.Select(r => _prober.ProbeAsync(r.Address, cancellationToken)))
+            : new bool[others.Count];
+        foreach (var address in _missedProbes.Keys.Where(a => !others.Any(r => r.Address == a)).ToList())
         {
-            if (row.Status == SiloStatus.Dead || row.Address == _localSilo || now - row.HeartbeatTicks <= limit)
-            {
-                continue;
-            }
+            _missedProbes.Remove(address);
+        }
 
-            if (await _prober.ProbeAsync(row.Address, cancellationToken))
+        for (var i = 0; i < others.Count; i++)
+        {
+            var row = others[i];
+            var missed = answers[i] ? 0 : _missedProbes.GetValueOrDefault(row.Address) + 1;
+            _missedProbes[row.Address] = missed;
+            var stale = now - row.HeartbeatTicks > limit;
+            var suspected = !answers[i] && (stale || (probing && missed >= _options.MissedProbesLimit));
+            if (!suspected)
             {
                 continue;
             }
@@ -192,13 +245,14 @@ public sealed partial class MembershipService : IHostedService, IAsyncDisposable
             return;
         }
 
-        var snapshot = new MembershipSnapshot(
-            read.Version,
-            [.. read.Rows.Select(r => new SiloEntry(r.Address, r.Status, new DateTimeOffset(r.HeartbeatTicks, TimeSpan.Zero), r.Votes))]);
+        var snapshot = new MembershipSnapshot(read.Version, ToEntries(read));
         Volatile.Write(ref _snapshot, snapshot);
         LogSnapshot(_logger, snapshot.Version, snapshot.ActiveSilos.Count);
         SnapshotChanged?.Invoke(this, snapshot);
     }
+
+    private static SiloEntry[] ToEntries(TableRead read)
+        => [.. read.Rows.Select(r => new SiloEntry(r.Address, r.Status, new DateTimeOffset(r.HeartbeatTicks, TimeSpan.Zero), r.Votes, r.Activations))];
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {

@@ -55,6 +55,7 @@ internal sealed partial class PostgresMembershipTable
                 version bigint NOT NULL
             );
             INSERT INTO {{_version}} (id, version) VALUES (0, 0) ON CONFLICT (id) DO NOTHING;
+            ALTER TABLE {{_silos}} ADD COLUMN IF NOT EXISTS activations bigint NOT NULL DEFAULT 0;
             """;
         await using (var command = new NpgsqlCommand(sql, connection, transaction))
         {
@@ -113,12 +114,13 @@ internal sealed partial class PostgresMembershipTable
     /// Writes the heartbeat (clearing votes: a silo that heartbeats is not suspect) and reads the table in one round trip.
     /// <see cref="TableRead.SelfAlive"/> is false when this generation is dead or gone.
     /// </summary>
-    public async Task<TableRead> HeartbeatAndReadAsync(SiloAddress self, long nowTicks, CancellationToken cancellationToken)
+    public async Task<TableRead> HeartbeatAndReadAsync(SiloAddress self, long nowTicks, long activations, CancellationToken cancellationToken)
     {
         await using var batch = _dataSource.CreateBatch();
         var heartbeat = new NpgsqlBatchCommand(
-            $"UPDATE {_silos} SET heartbeat_ticks = @now, votes = '{{}}' WHERE endpoint = @endpoint AND generation = @generation AND status <> 'dead'");
+            $"UPDATE {_silos} SET heartbeat_ticks = @now, votes = '{{}}', activations = @activations WHERE endpoint = @endpoint AND generation = @generation AND status <> 'dead'");
         heartbeat.Parameters.AddWithValue("now", nowTicks);
+        heartbeat.Parameters.AddWithValue("activations", activations);
         heartbeat.Parameters.AddWithValue("endpoint", self.Endpoint);
         heartbeat.Parameters.AddWithValue("generation", self.Generation);
         batch.BatchCommands.Add(heartbeat);
@@ -171,7 +173,7 @@ internal sealed partial class PostgresMembershipTable
     {
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT version FROM {_version} WHERE id = 0"));
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
-            $"SELECT endpoint, generation, status, heartbeat_ticks, cardinality(votes) FROM {_silos} ORDER BY endpoint, generation"));
+            $"SELECT endpoint, generation, status, heartbeat_ticks, cardinality(votes), activations FROM {_silos} ORDER BY endpoint, generation"));
     }
 
     private static async Task<TableRead> ReadAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
@@ -187,7 +189,8 @@ internal sealed partial class PostgresMembershipTable
                 new SiloAddress(reader.GetString(0), reader.GetInt64(1)),
                 FromText(reader.GetString(2)),
                 reader.GetInt64(3),
-                reader.GetInt32(4)));
+                reader.GetInt32(4),
+                reader.GetInt64(5)));
         }
 
         return new TableRead(version, rows, SelfAlive: true);
@@ -215,6 +218,6 @@ internal sealed partial class PostgresMembershipTable
     private static partial Regex ValidSchemaName();
 }
 
-internal sealed record TableRow(SiloAddress Address, SiloStatus Status, long HeartbeatTicks, int Votes);
+internal sealed record TableRow(SiloAddress Address, SiloStatus Status, long HeartbeatTicks, int Votes, long Activations);
 
 internal sealed record TableRead(long Version, IReadOnlyList<TableRow> Rows, bool SelfAlive);

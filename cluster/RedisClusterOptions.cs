@@ -1,4 +1,5 @@
 using StackExchange.Redis;
+using Vehicles.Grains;
 
 namespace Vehicles.Cluster;
 
@@ -32,42 +33,6 @@ public sealed class RedisClusterOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(GeoWriteInterval, TimeSpan.Zero, nameof(GeoWriteInterval));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(OperationTimeout, TimeSpan.Zero, nameof(OperationTimeout));
     }
-}
-
-/// <summary>
-/// A cluster feature that depends on an external service (Redis) is unavailable right now. Only that feature is
-/// affected; the api maps it to gRPC UNAVAILABLE, and the feature recovers by itself when the service returns.
-/// </summary>
-public sealed class FeatureUnavailableException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    public FeatureUnavailableException()
-        : this("unknown", "The feature is unavailable.")
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    public FeatureUnavailableException(string message)
-        : this("unknown", message)
-    {
-    }
-
-    /// <summary>Creates the exception.</summary>
-    public FeatureUnavailableException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-        Feature = "unknown";
-    }
-
-    /// <summary>Creates the exception for <paramref name="feature"/>.</summary>
-    public FeatureUnavailableException(string feature, string message, Exception? innerException = null)
-        : base(message, innerException)
-    {
-        Feature = feature;
-    }
-
-    /// <summary>The feature that is unavailable, such as <c>geo</c>.</summary>
-    public string Feature { get; }
 }
 
 /// <summary>Opens the shared Redis connection the way the cluster features expect it.</summary>

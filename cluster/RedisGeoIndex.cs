@@ -1,13 +1,9 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Vehicles.Grains;
 
 namespace Vehicles.Cluster;
-
-/// <summary>A vehicle found by <see cref="RedisGeoIndex.NearbyAsync"/>.</summary>
-/// <param name="Vin">The vehicle.</param>
-/// <param name="DistanceKm">Its distance from the query point in kilometres.</param>
-public readonly record struct NearbyVehicle(string Vin, double DistanceKm);
 
 /// <summary>
 /// Vehicle positions per fleet in Redis geo sets (<c>{prefix}:geo:{fleetId}</c>), for "vehicles near a point" queries
@@ -16,7 +12,7 @@ public readonly record struct NearbyVehicle(string Vin, double DistanceKm);
 /// interval, with its last position. Queries fail fast with <see cref="FeatureUnavailableException"/> while Redis is
 /// unreachable; updates made meanwhile are dropped and counted, and the next ones land once Redis is back.
 /// </summary>
-public sealed partial class RedisGeoIndex : IAsyncDisposable
+public sealed partial class RedisGeoIndex : IVehicleGeoIndex, IAsyncDisposable
 {
     /// <summary>The feature name carried by <see cref="FeatureUnavailableException"/>.</summary>
     public const string FeatureName = "geo";
@@ -115,7 +111,7 @@ public sealed partial class RedisGeoIndex : IAsyncDisposable
         try
         {
             results = await _redis.GetDatabase()
-                .GeoRadiusAsync(_keyPrefix + fleetId, longitude, latitude, radiusKm, GeoUnit.Kilometers, limit, Order.Ascending, GeoRadiusOptions.WithDistance)
+                .GeoRadiusAsync(_keyPrefix + fleetId, longitude, latitude, radiusKm, GeoUnit.Kilometers, limit, Order.Ascending, GeoRadiusOptions.WithDistance | GeoRadiusOptions.WithCoordinates)
                 .WaitAsync(_options.OperationTimeout, cancellationToken);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -126,9 +122,16 @@ public sealed partial class RedisGeoIndex : IAsyncDisposable
         var nearby = new NearbyVehicle[results.Length];
         for (var i = 0; i < results.Length; i++)
         {
-            nearby[i] = new NearbyVehicle(results[i].Member!, results[i].Distance ?? 0);
+            var position = results[i].Position ?? default;
+            nearby[i] = new NearbyVehicle(results[i].Member!, results[i].Distance ?? 0, position.Latitude, position.Longitude);
         }
 
+        // Redis sorts by distance only (rounded to 0.1 m); equal distances go by VIN, as IVehicleGeoIndex promises.
+        Array.Sort(nearby, static (a, b) =>
+        {
+            var byDistance = a.DistanceKm.CompareTo(b.DistanceKm);
+            return byDistance != 0 ? byDistance : string.CompareOrdinal(a.Vin, b.Vin);
+        });
         return nearby;
     }
 
@@ -210,7 +213,7 @@ public sealed partial class RedisGeoIndex : IAsyncDisposable
     }
 
     private static FeatureUnavailableException Unavailable(Exception? inner)
-        => new(FeatureName, "Vehicle positions are unavailable: Redis cannot be reached. Retry later.", inner);
+        => new(FeatureName, "Redis cannot be reached or did not answer in time", inner);
 
     private static void ValidateCoordinates(double latitude, double longitude)
     {

@@ -34,6 +34,7 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IVehicleSessionDirectory, VehicleSessionDirectory>();
         services.TryAddSingleton<IVehicleEventBus, InProcessVehicleEventBus>();
+        services.TryAddSingleton<IVehicleGeoIndex, InMemoryVehicleGeoIndex>();
         var actors = services.AddActors();
         if (!services.Any(d => d.ServiceType == typeof(GrainsMarker)))
         {

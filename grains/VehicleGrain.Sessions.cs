@@ -12,6 +12,12 @@ public sealed partial class VehicleGrain
     {
         ArgumentNullException.ThrowIfNull(session);
         var now = _time.GetUtcNow();
+        if (session.Reattach && _sessionId is { } current && !string.Equals(current, session.SessionId, StringComparison.Ordinal))
+        {
+            // The vehicle connected again (elsewhere) while its old stream's silo was re-announcing the old session.
+            return new SessionGrant(_durableSequence, [], Timestamp.FromDateTimeOffset(now), Accepted: false);
+        }
+
         var vehicle = EnsureVehicle();
         var previousFleet = vehicle.FleetId;
         var wasOnline = _sessionId is not null;
@@ -21,6 +27,7 @@ public sealed partial class VehicleGrain
         }
 
         _sessionId = session.SessionId;
+        _sessions.Attach(Vin, session.SessionId, session.SessionAddress);
         vehicle.ConnectionState = ConnectionState.Online;
         vehicle.FirmwareVersion = session.FirmwareVersion;
         vehicle.SoftwareVersion = session.SoftwareVersion;

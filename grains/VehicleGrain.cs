@@ -21,6 +21,7 @@ public sealed partial class VehicleGrain : Grain, IVehicleGrain, IRemindable
     private readonly VehicleGrainOptions _options;
     private readonly IVehicleSessionDirectory _sessions;
     private readonly IVehicleEventBus _events;
+    private readonly IVehicleGeoIndex _geo;
     private readonly TimeProvider _time;
     private readonly ILogger<VehicleGrain> _logger;
     private readonly string _vin;
@@ -36,6 +37,7 @@ public sealed partial class VehicleGrain : Grain, IVehicleGrain, IRemindable
         IOptions<VehicleGrainOptions> options,
         IVehicleSessionDirectory sessions,
         IVehicleEventBus events,
+        IVehicleGeoIndex geo,
         TimeProvider time,
         ILogger<VehicleGrain> logger)
     {
@@ -43,6 +45,7 @@ public sealed partial class VehicleGrain : Grain, IVehicleGrain, IRemindable
         _options = options.Value;
         _sessions = sessions;
         _events = events;
+        _geo = geo;
         _time = time;
         _logger = logger;
         _vin = GrainKey;
@@ -85,7 +88,13 @@ public sealed partial class VehicleGrain : Grain, IVehicleGrain, IRemindable
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_sessionId is { } sessionId && CurrentVehicle is { } vehicle)
+        if (reason.ReasonCode == DeactivationReasonCode.PlacementChanged)
+        {
+            // Handed over to the grain's new owner: the stream stays open and its silo re-announces the session there
+            // (SessionRequest.Reattach), so presence is left as it is.
+            _sessionId = null;
+        }
+        else if (_sessionId is { } sessionId && CurrentVehicle is { } vehicle)
         {
             // The stream cannot outlive the activation that owns its presence: end it so the vehicle reconnects.
             _sessions.EndSession(Vin, sessionId, SessionEndReason.Closed);
@@ -107,21 +116,73 @@ public sealed partial class VehicleGrain : Grain, IVehicleGrain, IRemindable
         ArgumentNullException.ThrowIfNull(report);
         var vehicle = EnsureVehicle();
         Touch(_time.GetUtcNow());
+        var reindex = false;
         if (!string.IsNullOrEmpty(fleetId) && !string.Equals(fleetId, vehicle.FleetId, StringComparison.Ordinal))
         {
             var previousFleet = vehicle.FleetId;
             vehicle.FleetId = fleetId;
             Changed();
             await UpdateFleetAsync(previousFleet);
+            RemoveFromGeoIndex(previousFleet);
+            reindex = true;
         }
 
         if (ReportSequencer.TryApply(_state.State, report.Sequence, _options.ReorderWindow))
         {
             SignalMerger.Merge(vehicle, report);
             Changed();
+            reindex = true;
+        }
+
+        if (reindex)
+        {
+            UpdateGeoIndex(vehicle);
         }
 
         return new Ack { Sequence = report.Sequence, DurableSequence = _durableSequence };
+    }
+
+    // The geo index is advisory: nothing it does may fail or hold up a report.
+    private void UpdateGeoIndex(Vehicle vehicle)
+    {
+        if (vehicle.FleetId.Length == 0 || vehicle.Signals is not { HasLatitude: true, HasLongitude: true } signals)
+        {
+            return;
+        }
+
+        try
+        {
+            _geo.UpdatePosition(vehicle.FleetId, Vin, signals.Latitude, signals.Longitude);
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            // A position the index cannot hold (Redis geo sets stop at ±85.05° latitude); the vehicle is simply not found.
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+                _logger.LogDebug(ex, "Position of {Vin} not indexed", _vin);
+            }
+        }
+    }
+
+    private void RemoveFromGeoIndex(string previousFleet)
+    {
+        if (previousFleet.Length > 0)
+        {
+            // Not awaited: a slow or unreachable index must not hold the grain's turn.
+            _ = RemoveAsync(_geo, previousFleet, _vin, _logger);
+        }
+
+        static async Task RemoveAsync(IVehicleGeoIndex geo, string fleetId, string vin, ILogger logger)
+        {
+            try
+            {
+                await geo.RemoveAsync(fleetId, vin, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Removing {Vin} from the geo index of fleet {FleetId} failed; it may be listed there until it is removed again", vin, fleetId);
+            }
+        }
     }
 
     /// <inheritdoc />

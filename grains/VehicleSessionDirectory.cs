@@ -14,6 +14,9 @@ public sealed class VehicleSessionDirectory(IOptions<VehicleGrainOptions> option
     /// <summary>How many sessions are registered.</summary>
     public int Count => _sessions.Count;
 
+    /// <summary>The sessions open on this silo now.</summary>
+    public IEnumerable<VehicleSession> Sessions => _sessions.Values;
+
     /// <inheritdoc />
     public VehicleSession Register(string vin, string sessionId)
     {

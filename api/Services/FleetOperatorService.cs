@@ -18,17 +18,24 @@ public sealed class FleetOperatorService
 {
     private readonly IGrainFactory _grains;
     private readonly IVehicleEventBus _events;
+    private readonly IVehicleGeoIndex _geo;
     private readonly RequestValidator _validator;
     private readonly TimeProvider _time;
     private readonly VehicleLinkOptions _options;
 
     /// <summary>Creates the service.</summary>
     public FleetOperatorService(
-        IGrainFactory grains, IVehicleEventBus events, RequestValidator validator, TimeProvider time, IOptions<VehicleLinkOptions> options)
+        IGrainFactory grains,
+        IVehicleEventBus events,
+        IVehicleGeoIndex geo,
+        RequestValidator validator,
+        TimeProvider time,
+        IOptions<VehicleLinkOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _grains = grains;
         _events = events;
+        _geo = geo;
         _validator = validator;
         _time = time;
         _options = options.Value;
@@ -266,6 +273,53 @@ public sealed class FleetOperatorService
         {
             throw TokenExpiry.Expired();
         }
+    }
+
+    /// <summary>
+    /// Vehicles of one fleet within radius_km of a point, nearest first, from the geo index (in-memory in one silo,
+    /// Redis in a cluster). The index is advisory: while it is unreachable only this call fails, with UNAVAILABLE.
+    /// </summary>
+    public async Task<FindNearbyVehiclesResponse> FindNearbyVehicles(FindNearbyVehiclesRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        var caller = RequireOperator(context);
+        Check(_validator.Validate(request));
+        ReadableFleets(caller, request.FleetId);
+        IReadOnlyList<Grains.NearbyVehicle> found;
+        try
+        {
+            found = await _geo.NearbyAsync(
+                request.FleetId,
+                request.Latitude,
+                request.Longitude,
+                request.RadiusKm,
+                FieldRules.EffectiveNearbyResults(request.MaxResults),
+                context.CancellationToken);
+        }
+        catch (FeatureUnavailableException ex)
+        {
+            throw new RpcException(StatusCode.Unavailable, "geo index unavailable: " + ex.Message + ", retry later");
+        }
+        catch (ArgumentOutOfRangeException ex) when (ex.ParamName is "latitude" or "longitude")
+        {
+            // Valid on the globe, but beyond what this index holds: Redis geo sets stop at ±85.05112878° latitude.
+            throw ApiErrors.Invalid(ex.ParamName, "is outside the area the geo index covers (in a cluster, latitude within ±85.05112878)");
+        }
+
+        var response = new FindNearbyVehiclesResponse();
+        foreach (var vehicle in found)
+        {
+            response.Vehicles.Add(new V1.NearbyVehicle
+            {
+                Vin = vehicle.Vin,
+                DistanceKm = vehicle.DistanceKm,
+                Latitude = vehicle.Latitude,
+                Longitude = vehicle.Longitude,
+            });
+        }
+
+        return response;
     }
 
     private static OperatorIdentity RequireOperator(ServerCallContext context) =>

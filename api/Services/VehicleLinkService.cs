@@ -82,7 +82,7 @@ public sealed partial class VehicleLinkService
         try
         {
             var grant = await grain.OpenSessionAsync(new SessionRequest(
-                sessionId, vehicle.FleetId, hello.FirmwareVersion, hello.SoftwareVersion, hello.Resume, Environment.MachineName));
+                sessionId, vehicle.FleetId, hello.FirmwareVersion, hello.SoftwareVersion, hello.Resume, _sessions.LocalAddress));
             sessionOpened = true;
             LogConnected(_logger, vin, sessionId);
             await responseStream.WriteAsync(
@@ -107,9 +107,11 @@ public sealed partial class VehicleLinkService
             using var tokenExpiry = TokenExpiry.Watch(vehicle, _time);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Ended, tokenExpiry.Token);
             var writer = WriteOutboundAsync(session, responseStream, writeLock, stop.Token);
+            var reattacher = ReattachAsync(grain, session, new SessionRequest(
+                sessionId, vehicle.FleetId, hello.FirmwareVersion, hello.SoftwareVersion, hello.Resume, _sessions.LocalAddress, Reattach: true), responseStream, writeLock, stop.Token);
             try
             {
-                await new ConnectionReader(this, grain, vehicle, sessionId, responseStream, writeLock).RunAsync(requestStream, stop.Token);
+                await new ConnectionReader(this, grain, vehicle, session, responseStream, writeLock).RunAsync(requestStream, stop.Token);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
             {
@@ -119,6 +121,7 @@ public sealed partial class VehicleLinkService
             {
                 await stop.CancelAsync();
                 await writer;
+                await reattacher;
             }
 
             endReason = session.EndReason;
@@ -143,6 +146,8 @@ public sealed partial class VehicleLinkService
                 throw new RpcException(StatusCode.Aborted, "a newer connection of this vehicle replaced this stream");
             case SessionEndReason.HeartbeatTimeout:
                 throw new RpcException(StatusCode.Unavailable, "no message within the heartbeat timeout");
+            case SessionEndReason.SiloShuttingDown:
+                throw new RpcException(StatusCode.Unavailable, "this server is leaving the cluster; reconnect (to any server)");
             case SessionEndReason.OutboundQueueFull:
                 throw new RpcException(StatusCode.ResourceExhausted, "the vehicle fell too far behind the commands sent to it; reconnect");
         }
@@ -230,6 +235,70 @@ public sealed partial class VehicleLinkService
         }
     }
 
+    // The vehicle's grain moved to another silo (a membership change): announce the open stream to the new activation so
+    // that commands reach it, and send what the grant holds. Until it succeeds, commands wait in the grain (DELIVERED or
+    // PENDING) exactly as for a vehicle that is reconnecting.
+    private async Task ReattachAsync(
+        IVehicleGrain grain, VehicleSession session, SessionRequest request, IServerStreamWriter<ServerMessage> responseStream, SemaphoreSlim writeLock, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var _ in session.ReattachRequests.ReadAllAsync(cancellationToken))
+            {
+                for (var attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        var grant = await grain.OpenSessionAsync(request);
+                        if (!grant.Accepted)
+                        {
+                            _sessions.EndSession(session.Vin, session.SessionId, SessionEndReason.Replaced);
+                            return;
+                        }
+
+                        LogReattached(_logger, session.Vin, session.SessionId, grant.Commands.Count);
+                        foreach (var command in grant.Commands)
+                        {
+                            await writeLock.WaitAsync(cancellationToken);
+                            try
+                            {
+                                await responseStream.WriteAsync(new ServerMessage { Command = command }, cancellationToken);
+                            }
+                            finally
+                            {
+                                writeLock.Release();
+                            }
+                        }
+
+                        break;
+                    }
+                    catch (Exception ex) when (attempt < MaxReattachAttempts && GrainErrorInterceptor.Map(ex) is { StatusCode: StatusCode.Unavailable or StatusCode.DeadlineExceeded })
+                    {
+                        // The cluster is still settling (the new owner not yet known everywhere, or a write fenced).
+                        await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), _time, cancellationToken);
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException or IOException or InvalidOperationException)
+        {
+            // The stream is ending.
+        }
+        catch (Exception ex)
+        {
+            LogReattachFailed(_logger, ex, session.Vin, session.SessionId);
+            _sessions.EndSession(session.Vin, session.SessionId, SessionEndReason.SiloShuttingDown);
+        }
+    }
+
+    private const int MaxReattachAttempts = 5;
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Vin} session {SessionId} re-announced to the grain's new owner; {Count} commands to send")]
+    private static partial void LogReattached(ILogger logger, string vin, string sessionId, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Vin} session {SessionId} could not be re-announced to the grain's new owner; ending the stream so the vehicle reconnects")]
+    private static partial void LogReattachFailed(ILogger logger, Exception exception, string vin, string sessionId);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Vin} connected, session {SessionId}")]
     private static partial void LogConnected(ILogger logger, string vin, string sessionId);
 
@@ -244,7 +313,7 @@ public sealed partial class VehicleLinkService
         VehicleLinkService service,
         IVehicleGrain grain,
         VehicleIdentity vehicle,
-        string sessionId,
+        VehicleSession session,
         IServerStreamWriter<ServerMessage> responseStream,
         SemaphoreSlim writeLock)
     {
@@ -327,8 +396,15 @@ public sealed partial class VehicleLinkService
                 return Error(error);
             }
 
-            if (!await grain.HeartbeatAsync(sessionId))
+            if (!await grain.HeartbeatAsync(session.SessionId))
             {
+                if (service._sessions.IsCurrent(session.Vin, session.SessionId))
+                {
+                    // Still this silo's current stream: the grain's new activation (it moved) has not heard of it yet.
+                    session.RequestReattach();
+                    return null;
+                }
+
                 throw new RpcException(StatusCode.Aborted, "this session is no longer current; reconnect");
             }
 

@@ -62,6 +62,7 @@ public sealed class RequestValidator
         ListCommandsRequest m => Validate(m),
         WatchVehicleRequest m => Validate(m),
         WatchFleetRequest m => Validate(m),
+        FindNearbyVehiclesRequest m => Validate(m),
         _ => null,
     };
 
@@ -218,6 +219,18 @@ public sealed class RequestValidator
         ArgumentNullException.ThrowIfNull(request);
         return (request.FleetId.Length == 0 ? null : FieldRules.FleetId(request.FleetId, "fleet_id"))
             ?? FieldRules.DurationInRange(request.MinInterval, _options.MinWatchInterval, _options.MaxWatchInterval, "min_interval");
+    }
+
+    /// <summary>FindNearbyVehicles: a fleet, a point on the globe, a radius of up to 1000 km, at most 1000 results.</summary>
+    [SuppressMessage("Performance", "CA1822:Mark members as static", Justification = "One instance overload set per message type is the API.")]
+    public ValidationError? Validate(FindNearbyVehiclesRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return FieldRules.FleetId(request.FleetId, "fleet_id")
+            ?? FieldRules.InRange(request.Latitude, -90, 90, "latitude")
+            ?? FieldRules.InRange(request.Longitude, -180, 180, "longitude")
+            ?? FieldRules.RadiusKm(request.RadiusKm, "radius_km")
+            ?? FieldRules.NearbyResults(request.MaxResults, "max_results");
     }
 
     /// <summary>The page size to serve for a valid request's page_size (0 means the default; capped at the maximum).</summary>

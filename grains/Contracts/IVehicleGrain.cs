@@ -71,20 +71,26 @@ public interface IVehicleGrain : IGrainWithStringKey
 /// <param name="FirmwareVersion">From Hello.</param>
 /// <param name="SoftwareVersion">From Hello.</param>
 /// <param name="Resume">From Hello; <see langword="null"/> on a cold start. Informational: the grant re-sends every DELIVERED command without a result whatever the vehicle last received, and Welcome.durable_sequence tells it which reports to resend.</param>
-/// <param name="SessionAddress">Where the session's stream lives (the silo address); with one silo any constant. Kept so a grain on another silo can reach the stream later.</param>
+/// <param name="SessionAddress">Where the session's stream lives (<see cref="IVehicleSessionDirectory.LocalAddress"/> of the silo holding it): a grain on another silo pushes commands there.</param>
+/// <param name="Reattach">
+/// The stream is already open and its silo re-announces it to the grain's new activation (the grain moved to another
+/// silo). Refused (<see cref="SessionGrant.Accepted"/> false) when the vehicle opened another session meanwhile.
+/// </param>
 public sealed record SessionRequest(
     string SessionId,
     string FleetId,
     string FirmwareVersion,
     string SoftwareVersion,
     ResumeInfo? Resume,
-    string SessionAddress);
+    string SessionAddress,
+    bool Reattach = false);
 
 /// <summary>The answer to <see cref="IVehicleGrain.OpenSessionAsync"/>.</summary>
 /// <param name="DurableSequence">The highest durable status report sequence (Welcome.durable_sequence).</param>
 /// <param name="Commands">Commands to send after Welcome, oldest first: PENDING ones now due and DELIVERED ones without a result.</param>
 /// <param name="ServerTime">The grain's clock when the session opened (Welcome.server_time).</param>
-public sealed record SessionGrant(ulong DurableSequence, IReadOnlyList<CommandDelivery> Commands, Timestamp ServerTime);
+/// <param name="Accepted">False only for a <see cref="SessionRequest.Reattach"/> of a session that is no longer current.</param>
+public sealed record SessionGrant(ulong DurableSequence, IReadOnlyList<CommandDelivery> Commands, Timestamp ServerTime, bool Accepted = true);
 
 /// <summary>A command to create, as validated by the api.</summary>
 /// <param name="Name">Catalogue name.</param>

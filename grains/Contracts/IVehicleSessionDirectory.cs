@@ -25,6 +25,17 @@ public interface IVehicleSessionDirectory
 
     /// <summary>Whether <paramref name="sessionId"/> is the VIN's current session.</summary>
     bool IsCurrent(string vin, string sessionId);
+
+    /// <summary>The address sessions registered here carry in <see cref="SessionRequest.SessionAddress"/>.</summary>
+    string LocalAddress => "local";
+
+    /// <summary>
+    /// Tells the directory of the grain's silo where a session lives, so that pushes reach it when the stream is held by
+    /// another silo. The grain calls it when a session opens; a single-silo directory needs nothing.
+    /// </summary>
+    void Attach(string vin, string sessionId, string sessionAddress)
+    {
+    }
 }
 
 /// <summary>Why a <see cref="VehicleSession"/> ended.</summary>
@@ -44,6 +55,9 @@ public enum SessionEndReason
 
     /// <summary>The vehicle grain saw no message within the heartbeat timeout.</summary>
     HeartbeatTimeout,
+
+    /// <summary>The silo holding the stream is leaving the cluster; the vehicle reconnects to another.</summary>
+    SiloShuttingDown,
 }
 
 /// <summary>
@@ -53,6 +67,7 @@ public enum SessionEndReason
 public sealed class VehicleSession : IDisposable
 {
     private readonly Channel<ServerMessage> _outbound;
+    private readonly Channel<bool> _reattach = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _ended = new();
     private readonly Action<VehicleSession> _onDispose;
     private int _endReason;
@@ -90,6 +105,15 @@ public sealed class VehicleSession : IDisposable
         _onDispose(this);
         End(SessionEndReason.Closed);
     }
+
+    /// <summary>
+    /// Signals that another silo may own the vehicle's grain now: the stream's handler re-announces the session to it
+    /// (<see cref="SessionRequest.Reattach"/>). Signals coalesce while one is pending.
+    /// </summary>
+    public ChannelReader<bool> ReattachRequests => _reattach.Reader;
+
+    /// <summary>Asks the stream's handler to re-announce the session (the grain's owner changed).</summary>
+    public void RequestReattach() => _reattach.Writer.TryWrite(true);
 
     internal bool TryWrite(ServerMessage message) => EndReason == SessionEndReason.None && _outbound.Writer.TryWrite(message);
 

@@ -25,11 +25,11 @@ public sealed partial class ProtoContractTests
     }
 
     [Fact]
-    public void ProtoDirectory_HoldsTheFourApiFiles()
+    public void ProtoDirectory_HoldsTheFiveApiFiles()
     {
         var files = Directory.GetFiles(_protoDirectory, "*.proto").Select(Path.GetFileName).Order(StringComparer.Ordinal);
 
-        Assert.Equal(["commands.proto", "fleet_operator.proto", "signals.proto", "vehicle_link.proto"], files);
+        Assert.Equal(["cluster_admin.proto", "commands.proto", "fleet_operator.proto", "signals.proto", "vehicle_link.proto"], files);
     }
 
     [Theory]
@@ -90,7 +90,7 @@ public sealed partial class ProtoContractTests
         Assert.Equal(["Connect", "Report"], link.Methods.Select(m => m.Name));
         Assert.True(link.FindMethodByName("Connect") is { IsClientStreaming: true, IsServerStreaming: true });
         Assert.Equal(
-            ["GetVehicle", "ListVehicles", "SendCommand", "GetCommand", "CancelCommand", "ListCommands", "WatchVehicle", "WatchFleet"],
+            ["GetVehicle", "ListVehicles", "SendCommand", "GetCommand", "CancelCommand", "ListCommands", "WatchVehicle", "WatchFleet", "FindNearbyVehicles"],
             fleet.Methods.Select(m => m.Name));
         Assert.True(fleet.FindMethodByName("WatchVehicle") is { IsClientStreaming: false, IsServerStreaming: true });
         Assert.True(fleet.FindMethodByName("WatchFleet") is { IsClientStreaming: false, IsServerStreaming: true });

@@ -1,0 +1,89 @@
+using Vehicles.Actors;
+using Vehicles.Grpc;
+using Vehicles.Persistence;
+
+namespace Vehicles.Api.Services;
+
+/// <summary>
+/// Turns the runtime's failures into statuses a client can act on, instead of UNKNOWN: an unreachable silo or a write
+/// fenced during a cluster change is UNAVAILABLE (nothing was applied when it says so; retry), a full grain mailbox
+/// RESOURCE_EXHAUSTED, a grain that did not answer in time DEADLINE_EXCEEDED.
+/// </summary>
+public sealed class GrainErrorInterceptor : Interceptor
+{
+    /// <inheritdoc />
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        try
+        {
+            return await continuation(request, context);
+        }
+        catch (Exception ex) when (Map(ex) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        try
+        {
+            return await continuation(requestStream, context);
+        }
+        catch (Exception ex) when (Map(ex) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        try
+        {
+            await continuation(request, responseStream, context);
+        }
+        catch (Exception ex) when (Map(ex) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        try
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+        catch (Exception ex) when (Map(ex) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    /// <summary>The status for a runtime failure, or <see langword="null"/> to let the server treat it as unexpected.</summary>
+    public static RpcException? Map(Exception exception) => exception switch
+    {
+        RpcException => null,
+        GrainUnavailableException e => new RpcException(StatusCode.Unavailable, e.Message),
+        InconsistentStateException => Fenced(),
+        MailboxFullException e => new RpcException(StatusCode.ResourceExhausted, e.Message),
+        TimeoutException e => new RpcException(StatusCode.DeadlineExceeded, e.Message),
+        RemoteGrainException { ExceptionType: "Vehicles.Actors.MailboxFullException" } e => new RpcException(StatusCode.ResourceExhausted, e.Message),
+        RemoteGrainException { ExceptionType: "Vehicles.Persistence.InconsistentStateException" } => Fenced(),
+        _ => null,
+    };
+
+    private static RpcException Fenced() => new(
+        StatusCode.Unavailable, "the vehicle moved between silos while this call ran and its write was refused; nothing was applied, retry");
+}

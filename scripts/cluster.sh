@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs a cluster of silos on this machine, on PostgreSQL and Redis started by scripts/servers.sh.
+#   scripts/cluster.sh start [N]   build once, start N silos (default 3) on 127.0.0.1:50061.. and wait until all are active
+#   scripts/cluster.sh status      the admin view (silos, status, generation, activation counts), asked of the first silo
+#   scripts/cluster.sh kill I      kill -9 silo I (1-based)        scripts/cluster.sh leave I   graceful leave (SIGTERM)
+#   scripts/cluster.sh restart I   start silo I again (a new generation)
+#   scripts/cluster.sh stop        stop every silo (gracefully) and the servers
+# Logs and pids: $VEHICLES_CLUSTER_DIR (default /tmp/vehicles-cluster). Ports: VEHICLES_CLUSTER_BASE_PORT (default 50061).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+dir="${VEHICLES_CLUSTER_DIR:-/tmp/vehicles-cluster}"
+base="${VEHICLES_CLUSTER_BASE_PORT:-50061}"
+export VEHICLES_SERVERS_DIR="${VEHICLES_SERVERS_DIR:-$dir/servers}"
+mkdir -p "$dir"
+
+silo_env() {
+  eval "$("$root/scripts/servers.sh" env)"
+  if [[ ! -f "$dir/signing-key" ]]; then head -c 32 /dev/urandom | base64 > "$dir/signing-key"; fi
+  export Storage__Provider=PostgreSql Storage__ConnectionString="$VEHICLES_TEST_POSTGRES" Storage__Schema=vehicles
+  export Cluster__Enabled=true Cluster__Schema=vehicles_cluster Cluster__Redis="$VEHICLES_TEST_REDIS"
+  export Tokens__SigningKey="$(cat "$dir/signing-key")"
+}
+
+start_one() {
+  local i=$1 port=$((base + $1 - 1))
+  ( silo_env; export Grpc__Address="127.0.0.1:$port"
+    cd "$root/silo/bin/Release/net10.0" && exec dotnet Vehicles.Silo.dll >"$dir/silo$i.log" 2>&1 ) &
+  echo $! > "$dir/silo$i.pid"
+  echo "silo $i: 127.0.0.1:$port (pid $(cat "$dir/silo$i.pid"), log $dir/silo$i.log)"
+}
+
+status() { ( silo_env; cd "$root/silo/bin/Release/net10.0" && dotnet Vehicles.Silo.dll cluster --address "127.0.0.1:${1:-$base}" ); }
+
+case "${1:-}" in
+  start)
+    n="${2:-3}"
+    "$root/scripts/servers.sh" start >/dev/null
+    dotnet build "$root/silo/Vehicles.Silo.csproj" -c Release -v q -nologo >/dev/null
+    for i in $(seq 1 "$n"); do start_one "$i"; done
+    for _ in $(seq 1 60); do
+      if [[ "$(status 2>/dev/null | grep -c ' active ')" == "$n" ]]; then status; exit 0; fi
+      sleep 1
+    done
+    echo "the cluster did not become active within 60 s; see $dir/silo*.log" >&2; exit 1 ;;
+  status) status "${2:-$base}" ;;
+  kill) kill -9 "$(cat "$dir/silo$2.pid")" && echo "killed silo $2" ;;
+  leave) kill -TERM "$(cat "$dir/silo$2.pid")" && echo "silo $2 leaving" ;;
+  restart) start_one "$2" ;;
+  stop)
+    for f in "$dir"/silo*.pid; do [[ -f "$f" ]] && kill -TERM "$(cat "$f")" 2>/dev/null || true; rm -f "$f"; done
+    sleep 5; "$root/scripts/servers.sh" stop ;;
+  *) sed -n 2,8p "$0"; exit 2 ;;
+esac
