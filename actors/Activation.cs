@@ -68,6 +68,18 @@ internal sealed class Activation : SynchronizationContext, IThreadPoolWorkItem
     /// <summary>The runtime's coarse clock at the last message; drives idle collection.</summary>
     public long LastUsed { get; private set; }
 
+    /// <summary>Deactivating, or asked to deactivate whatever comes (not merely an idle-collection candidate).</summary>
+    public bool IsHandingOver
+    {
+        get
+        {
+            lock (_mailbox)
+            {
+                return _phase == Phase.Deactivating || (_deactivationRequest is not null && !_deactivationOnlyIfIdle);
+            }
+        }
+    }
+
     /// <summary>Active with no deactivation pending (tests read it right after a maintenance tick decided).</summary>
     public bool IsStayingActive
     {

@@ -210,6 +210,13 @@ public sealed class ActorRuntime : IGrainFactory, IHostedService, IAsyncDisposab
         return pending.Count;
     }
 
+    /// <summary>
+    /// Completes when this silo holds no activation of the grain that is deactivating: a transport waits for it before
+    /// sending a call for a grain just handed over, so that the new owner reads the state the old activation wrote.
+    /// </summary>
+    public Task WhenHandedOver(GrainId grainId)
+        => _directory.TryGetValue(grainId, out var activation) && activation.IsHandingOver ? activation.WhenDeactivated() : Task.CompletedTask;
+
     /// <summary>Whether the grain has an activation that is not about to deactivate.</summary>
     internal bool IsStayingActive(GrainId grainId) => _directory.TryGetValue(grainId, out var activation) && activation.IsStayingActive;
 

@@ -45,9 +45,11 @@ public sealed class ClusterOptions
 
     /// <summary>
     /// How many times a call may be passed on by silos whose placement view differs from the sender's (views converge
-    /// within a heartbeat). The last silo runs it.
+    /// within a heartbeat); the silo that receives it after that many hops runs it. With the default of 1, a silo that
+    /// forwards a call is trusted: a leaving silo forwards each call to the grain's new owner, which runs it even if
+    /// it has not yet read the leaver's new status.
     /// </summary>
-    public int MaxForwardHops { get; set; } = 2;
+    public int MaxForwardHops { get; set; } = 1;
 
     /// <summary>Most grain calls (or results) in one message between two silos.</summary>
     public int MaxBatchSize { get; set; } = 512;

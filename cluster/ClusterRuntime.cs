@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Vehicles.Actors;
 using Vehicles.Grains;
+using Vehicles.Grpc.Server;
 
 namespace Vehicles.Cluster;
 
@@ -20,7 +21,7 @@ namespace Vehicles.Cluster;
 /// <see cref="ClusterOptions.HandoverGrace"/> while the other silos read the new status, then end the vehicle streams
 /// held here so that they reconnect elsewhere.
 /// </remarks>
-public sealed partial class ClusterRuntime : IGrainCallTransport, IHostedLifecycleService, IDisposable
+public sealed partial class ClusterRuntime : IGrainCallTransport, IHostedLifecycleService, IGrpcServerStoppingSignal, IDisposable
 {
     private readonly MembershipService _membership;
     private readonly RendezvousPlacementDirector _placement;
@@ -33,6 +34,7 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IHostedLifecyc
     private readonly Channel<MembershipSnapshot> _changes = Channel.CreateBounded<MembershipSnapshot>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _streamsStopping = new();
     private ActorRuntime? _runtime;
     private RendezvousPlacement _handledPlacement = RendezvousPlacement.Empty;
     private Task _rebalancing = Task.CompletedTask;
@@ -73,6 +75,10 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IHostedLifecyc
     /// <summary>The streams held by this silo.</summary>
     public VehicleSessionDirectory LocalSessions { get; }
 
+    /// <inheritdoc />
+    /// <remarks>Cancelled at the end of a graceful leave, so that streams (silo-to-silo calls, vehicles, watchers) outlive the hand-over.</remarks>
+    public CancellationToken Stopping => _streamsStopping.Token;
+
     /// <summary>Activations handed over to other silos since start.</summary>
     public long HandedOver { get; private set; }
 
@@ -91,7 +97,7 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IHostedLifecyc
             return;
         }
 
-        _connections.SendCall(owner.Endpoint, target, request, hops + 1);
+        Forward(owner, target, request, hops + 1);
     }
 
     /// <inheritdoc />
@@ -117,10 +123,12 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IHostedLifecyc
     {
         try
         {
-            await _membership.BeginLeaveAsync(cancellationToken);
-            _placement.Update(LocalSilo, _membership.Snapshot.ActiveSilos.Where(s => s != LocalSilo));
+            // Hand over first, announce after: until the table says shutting down, the other silos keep sending here and
+            // this silo forwards each call once the grain's state is written, so no new owner activates from stale state.
+            _placement.BeginLeave();
             var handedOver = await Runtime.RebalanceAsync(cancellationToken);
             HandedOver += handedOver;
+            await _membership.BeginLeaveAsync(cancellationToken);
             LogLeaving(_logger, LocalSilo, handedOver, _options.EffectiveHandoverGrace);
             await Task.Delay(_options.EffectiveHandoverGrace, _time, cancellationToken);
         }
@@ -128,10 +136,14 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IHostedLifecyc
         {
             LogLeaveFailed(_logger, ex, LocalSilo);
         }
-
-        foreach (var session in LocalSessions.Sessions.ToList())
+        finally
         {
-            LocalSessions.EndSession(session.Vin, session.SessionId, SessionEndReason.SiloShuttingDown);
+            foreach (var session in LocalSessions.Sessions.ToList())
+            {
+                LocalSessions.EndSession(session.Vin, session.SessionId, SessionEndReason.SiloShuttingDown);
+            }
+
+            await _streamsStopping.CancelAsync();
         }
     }
 
@@ -154,7 +166,11 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IHostedLifecyc
     public async Task StoppedAsync(CancellationToken cancellationToken) => await _deadRegistration.DisposeAsync();
 
     /// <inheritdoc />
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        _stopping.Dispose();
+        _streamsStopping.Dispose();
+    }
 
     private void Send(GrainId target, GrainRequest request, uint hops)
     {
@@ -170,7 +186,30 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IHostedLifecyc
             return;
         }
 
-        _connections.SendCall(owner.Endpoint, target, request, hops);
+        Forward(owner, target, request, hops);
+    }
+
+    // A call for a grain whose activation here is still handing over (writing its state) waits for it: the new owner
+    // then reads what this one wrote instead of activating from older state and being fenced later.
+    private void Forward(SiloAddress owner, GrainId target, GrainRequest request, uint hops)
+    {
+        var handedOver = Runtime.WhenHandedOver(target);
+        if (handedOver.IsCompleted)
+        {
+            _connections.SendCall(owner.Endpoint, target, request, hops);
+            return;
+        }
+
+        _ = handedOver.ContinueWith(
+            (_, state) =>
+            {
+                var (self, endpoint, grain, call, hopCount) = ((ClusterRuntime, string, GrainId, GrainRequest, uint))state!;
+                self._connections.SendCall(endpoint, grain, call, hopCount);
+            },
+            (this, owner.Endpoint, target, request, hops),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
     }
 
     private async Task RebalanceLoopAsync(CancellationToken cancellationToken)

@@ -81,6 +81,7 @@ public static class ClusterServiceCollectionExtensions
         });
         services.AddSingleton<IGrainCallTransport>(sp => sp.GetRequiredService<ClusterRuntime>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ClusterRuntime>());
+        services.AddSingleton<Grpc.Server.IGrpcServerStoppingSignal>(sp => sp.GetRequiredService<ClusterRuntime>());
         services.AddSingleton<VehicleSessionDirectory>();
         services.AddSingleton<IVehicleSessionDirectory>(sp => new ClusterSessionDirectory(
             sp.GetRequiredService<VehicleSessionDirectory>(),

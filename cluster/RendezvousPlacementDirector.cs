@@ -11,6 +11,7 @@ namespace Vehicles.Cluster;
 public sealed class RendezvousPlacementDirector : IPlacementDirector
 {
     private State _state = new(default, RendezvousPlacement.Empty);
+    private volatile bool _leaving;
 
     /// <summary>This silo; <c>default</c> until the first update.</summary>
     public SiloAddress LocalSilo => Volatile.Read(ref _state).Local;
@@ -39,7 +40,27 @@ public sealed class RendezvousPlacementDirector : IPlacementDirector
     public void Update(SiloAddress localSilo, IEnumerable<SiloAddress> activeSilos)
     {
         ArgumentException.ThrowIfNullOrEmpty(localSilo.Endpoint);
+        ArgumentNullException.ThrowIfNull(activeSilos);
+        if (_leaving)
+        {
+            activeSilos = activeSilos.Where(s => s != localSilo);
+        }
+
         Volatile.Write(ref _state, new State(localSilo, new RendezvousPlacement(activeSilos)));
+    }
+
+    /// <summary>
+    /// From now on this silo owns nothing, whatever membership still says: a leaving silo hands its grains over before it
+    /// tells the others, so the new owners only ever see calls it forwards after each grain's state is written.
+    /// </summary>
+    public void BeginLeave()
+    {
+        _leaving = true;
+        var state = Volatile.Read(ref _state);
+        if (state.Local.Endpoint is not null)
+        {
+            Update(state.Local, state.Placement.Silos);
+        }
     }
 
     /// <inheritdoc />

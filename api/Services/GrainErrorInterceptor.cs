@@ -16,13 +16,20 @@ public sealed class GrainErrorInterceptor : Interceptor
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
         ArgumentNullException.ThrowIfNull(continuation);
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            return await continuation(request, context);
-        }
-        catch (Exception ex) when (Map(ex) is { } status)
-        {
-            throw status;
+            try
+            {
+                return await continuation(request, context);
+            }
+            catch (Exception ex) when (attempt < MaxFencedAttempts && IsFenced(ex))
+            {
+                // Nothing was written and the stale activation is gone: the next attempt reaches a fresh one.
+            }
+            catch (Exception ex) when (Map(ex) is { } status)
+            {
+                throw status;
+            }
         }
     }
 
@@ -83,6 +90,13 @@ public sealed class GrainErrorInterceptor : Interceptor
         RemoteGrainException { ExceptionType: "Vehicles.Persistence.InconsistentStateException" } => Fenced(),
         _ => null,
     };
+
+    // A unary call whose state write was fenced (the grain moved between silos while it ran) changed nothing and is
+    // run again; the fenced activation deactivated itself, so the retry reads the state afresh.
+    private const int MaxFencedAttempts = 3;
+
+    private static bool IsFenced(Exception exception) => exception is InconsistentStateException
+        or RemoteGrainException { ExceptionType: "Vehicles.Persistence.InconsistentStateException" };
 
     private static RpcException Fenced() => new(
         StatusCode.Unavailable, "the vehicle moved between silos while this call ran and its write was refused; nothing was applied, retry");

@@ -275,7 +275,7 @@ public sealed partial class VehicleLinkService
                     catch (Exception ex) when (attempt < MaxReattachAttempts && GrainErrorInterceptor.Map(ex) is { StatusCode: StatusCode.Unavailable or StatusCode.DeadlineExceeded })
                     {
                         // The cluster is still settling (the new owner not yet known everywhere, or a write fenced).
-                        await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), _time, cancellationToken);
+                        await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 200 * attempt)), _time, cancellationToken);
                     }
                 }
             }
@@ -291,7 +291,7 @@ public sealed partial class VehicleLinkService
         }
     }
 
-    private const int MaxReattachAttempts = 5;
+    private const int MaxReattachAttempts = 30;
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Vin} session {SessionId} re-announced to the grain's new owner; {Count} commands to send")]
     private static partial void LogReattached(ILogger logger, string vin, string sessionId, int count);
@@ -326,14 +326,29 @@ public sealed partial class VehicleLinkService
             while (await requestStream.MoveNext(cancellationToken))
             {
                 var message = requestStream.Current;
-                var reply = message.KindCase switch
+                ServerMessage? reply;
+                try
                 {
-                    VehicleMessage.KindOneofCase.Status => await OnStatusAsync(message.Status),
-                    VehicleMessage.KindOneofCase.CommandResult => await OnCommandResultAsync(message.CommandResult),
-                    VehicleMessage.KindOneofCase.Heartbeat => await OnHeartbeatAsync(message.Heartbeat),
-                    VehicleMessage.KindOneofCase.Hello => Error(new ValidationError("hello", "already received on this stream")),
-                    _ => Error(new ValidationError("kind", "must set one of status, command_result, heartbeat")),
-                };
+                    reply = message.KindCase switch
+                    {
+                        VehicleMessage.KindOneofCase.Status => await OnStatusAsync(message.Status),
+                        VehicleMessage.KindOneofCase.CommandResult => await OnCommandResultAsync(message.CommandResult),
+                        VehicleMessage.KindOneofCase.Heartbeat => await OnHeartbeatAsync(message.Heartbeat),
+                        VehicleMessage.KindOneofCase.Hello => Error(new ValidationError("hello", "already received on this stream")),
+                        _ => Error(new ValidationError("kind", "must set one of status, command_result, heartbeat")),
+                    };
+                }
+                catch (Exception ex) when (GrainErrorInterceptor.Map(ex) is { StatusCode: StatusCode.Unavailable or StatusCode.DeadlineExceeded } status)
+                {
+                    // The grain's silo is unreachable or the grain is moving (a cluster change): the stream stays open,
+                    // the vehicle learns that this message was not applied, and the session is re-announced once the
+                    // cluster settles. A report is resent by the usual rule (everything above durable_sequence).
+                    session.RequestReattach();
+                    reply = message.KindCase == VehicleMessage.KindOneofCase.Heartbeat
+                        ? null
+                        : Notice(status.StatusCode == StatusCode.Unavailable ? "UNAVAILABLE" : "DEADLINE_EXCEEDED", status.Status.Detail + "; not applied, send it again", message.CommandResult?.CommandId ?? "", message.Status?.Sequence ?? 0);
+                }
+
                 if (reply is not null)
                 {
                     await WriteAsync(reply, cancellationToken);

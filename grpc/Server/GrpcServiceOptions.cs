@@ -34,3 +34,14 @@ public sealed class InterceptorCollection : List<Type>
     /// <summary>Adds an interceptor type at the end of the pipeline.</summary>
     public void Add<TInterceptor>() where TInterceptor : Interceptor => Add(typeof(TInterceptor));
 }
+
+/// <summary>
+/// When registered, decides when streaming calls end with UNAVAILABLE "Server shutting down." instead of
+/// <c>IHostApplicationLifetime.ApplicationStopping</c>: a host that must keep its streams up while it hands work over (a
+/// silo leaving a cluster) cancels <see cref="Stopping"/> once it is done. Unary calls are never cut short.
+/// </summary>
+public interface IGrpcServerStoppingSignal
+{
+    /// <summary>Cancelled when open streams should end.</summary>
+    CancellationToken Stopping { get; }
+}

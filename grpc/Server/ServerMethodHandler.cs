@@ -47,8 +47,9 @@ internal sealed class GrpcServerRuntime
         var loggerFactory = (ILoggerFactory?)services.GetService(typeof(ILoggerFactory));
         var logger = loggerFactory?.CreateLogger("Vehicles.Grpc.Server") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         var time = (TimeProvider?)services.GetService(typeof(TimeProvider)) ?? TimeProvider.System;
+        var stopping = (IGrpcServerStoppingSignal?)services.GetService(typeof(IGrpcServerStoppingSignal));
         var lifetime = (IHostApplicationLifetime?)services.GetService(typeof(IHostApplicationLifetime));
-        return new GrpcServerRuntime(options, time, logger, lifetime?.ApplicationStopping ?? CancellationToken.None);
+        return new GrpcServerRuntime(options, time, logger, stopping?.Stopping ?? lifetime?.ApplicationStopping ?? CancellationToken.None);
     }
 }
 
