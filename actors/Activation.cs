@@ -565,6 +565,11 @@ internal sealed class Activation : SynchronizationContext, IThreadPoolWorkItem
             // The runtime's stopping token rather than a timer per activation: a timer costs more than the rest of an
             // activation, and a million vehicles waking up after a restart should not pay for it.
             var cancellation = _runtime.Stopping;
+            if (_runtime.ActivationGate is { } gate)
+            {
+                await gate.BeforeActivateAsync(GrainId, cancellation);
+            }
+
             _grain = GrainClass.Create(this, _runtime.Services, _runtime.StateSerializer, out var states);
             foreach (var state in states)
             {

@@ -55,6 +55,7 @@ public sealed class ActorRuntime : IGrainFactory, IHostedService, IAsyncDisposab
         _placement = services.GetService<IPlacementDirector>() ?? new LocalPlacementDirector();
         _allLocal = _placement is LocalPlacementDirector;
         _transport = services.GetService<IGrainCallTransport>();
+        ActivationGate = services.GetService<IGrainActivationGate>();
         MailboxCapacity = Options.MailboxCapacity;
         Stopping = _stopping.Token;
         _callTimeoutMs = (long)Options.CallTimeout.TotalMilliseconds;
@@ -77,6 +78,8 @@ public sealed class ActorRuntime : IGrainFactory, IHostedService, IAsyncDisposab
     public int ActivationCount => _directory.Count;
 
     internal IServiceProvider Services { get; }
+
+    internal IGrainActivationGate? ActivationGate { get; }
 
     internal TimeProvider TimeProvider { get; }
 
@@ -216,6 +219,21 @@ public sealed class ActorRuntime : IGrainFactory, IHostedService, IAsyncDisposab
     /// </summary>
     public Task WhenHandedOver(GrainId grainId)
         => _directory.TryGetValue(grainId, out var activation) && activation.IsHandingOver ? activation.WhenDeactivated() : Task.CompletedTask;
+
+    /// <summary>
+    /// Deactivates this silo's activation of the grain, if any, as after a placement change (it writes its state), and
+    /// completes once it is gone. Messages queued behind it follow placement.
+    /// </summary>
+    public Task HandOverAsync(GrainId grainId)
+    {
+        if (!_directory.TryGetValue(grainId, out var activation))
+        {
+            return Task.CompletedTask;
+        }
+
+        activation.RequestDeactivation(new DeactivationReason(DeactivationReasonCode.PlacementChanged, "The grain's new owner asked for it."), onlyIfIdle: false);
+        return activation.WhenDeactivated();
+    }
 
     /// <summary>Whether the grain has an activation that is not about to deactivate.</summary>
     internal bool IsStayingActive(GrainId grainId) => _directory.TryGetValue(grainId, out var activation) && activation.IsStayingActive;

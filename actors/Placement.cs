@@ -31,6 +31,16 @@ public interface IGrainCallTransport
 }
 
 /// <summary>
+/// Consulted before a new activation reads its state. A cluster uses it to make the grain's previous owner write and
+/// drop its activation first, so that a grain moving between silos is never read from state older than its last write.
+/// </summary>
+public interface IGrainActivationGate
+{
+    /// <summary>Returns when the grain may activate here; must not throw (except for cancellation).</summary>
+    ValueTask BeforeActivateAsync(GrainId grainId, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// The silo that owns the grain could not be reached, or no silo owns it at the moment (the cluster is changing). The
 /// call may not have run; callers that need it may retry once the cluster settles (gRPC: UNAVAILABLE).
 /// </summary>

@@ -21,7 +21,7 @@ namespace Vehicles.Cluster;
 /// <see cref="ClusterOptions.HandoverGrace"/> while the other silos read the new status, then end the vehicle streams
 /// held here so that they reconnect elsewhere.
 /// </remarks>
-public sealed partial class ClusterRuntime : IGrainCallTransport, IHostedLifecycleService, IGrpcServerStoppingSignal, IDisposable
+public sealed partial class ClusterRuntime : IGrainCallTransport, IGrainActivationGate, IHostedLifecycleService, IGrpcServerStoppingSignal, IDisposable
 {
     private readonly MembershipService _membership;
     private readonly RendezvousPlacementDirector _placement;
@@ -99,6 +99,53 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IHostedLifecyc
 
         Forward(owner, target, request, hops + 1);
     }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Shortly after a membership change, a grain that moved here may still be active on its previous owner (which has
+    /// not read the change yet, or is still writing). Before activating it, ask that silo to release it: it reads the
+    /// membership this silo saw and writes and deactivates the grain. An unreachable previous owner (crashed) is not
+    /// waited for; storage ETags still fence whatever it might write.
+    /// </remarks>
+    public async ValueTask BeforeActivateAsync(GrainId grainId, CancellationToken cancellationToken)
+    {
+        var (previous, ageMs) = _placement.LastChange;
+        if (ageMs > ReleaseWindow.TotalMilliseconds || !previous.TryGetOwner(grainId, out var previousOwner) || previousOwner == LocalSilo)
+        {
+            return;
+        }
+
+        var snapshot = _membership.Snapshot;
+        if (!snapshot.Members.Any(m => m.Address == previousOwner && m.Status != SiloStatus.Dead))
+        {
+            return;
+        }
+
+        if (!await _connections.ReleaseAsync(previousOwner.Endpoint, grainId, snapshot.Version, _options.ProbeTimeout * 2, cancellationToken))
+        {
+            LogReleaseRefused(_logger, grainId, previousOwner);
+        }
+    }
+
+    /// <summary>The previous owner's side of <see cref="BeforeActivateAsync"/>.</summary>
+    internal async Task<bool> ReleaseAsync(GrainId grainId, long membershipVersion, CancellationToken cancellationToken)
+    {
+        if (_membership.Snapshot.Version < membershipVersion)
+        {
+            await _membership.RefreshAsync(cancellationToken);
+        }
+
+        if (_placement.IsLocal(grainId))
+        {
+            return false;
+        }
+
+        await Runtime.HandOverAsync(grainId).WaitAsync(cancellationToken);
+        return true;
+    }
+
+    // Views converge within a heartbeat; a silo still writing a handed-over grain finishes within a few more.
+    private TimeSpan ReleaseWindow => (_options.HeartbeatInterval * 3) + _options.SuspectAfter;
 
     /// <inheritdoc />
     public async Task StartingAsync(CancellationToken cancellationToken)
@@ -253,6 +300,9 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IHostedLifecyc
         Environment.ExitCode = 3;
         _lifetime.StopApplication();
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Previous owner {Silo} did not release grain {GrainId}; activating anyway (storage fences a stale writer)")]
+    private static partial void LogReleaseRefused(ILogger logger, GrainId grainId, SiloAddress silo);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Membership version {Version}: {ActiveCount} active silos; handed over {HandedOver} activations, re-announcing {Reattached} vehicle streams")]
     private static partial void LogRebalanced(ILogger logger, long version, int activeCount, int handedOver, int reattached);

@@ -80,6 +80,7 @@ public static class ClusterServiceCollectionExtensions
             return ActivatorUtilities.CreateInstance<ClusterRuntime>(sp);
         });
         services.AddSingleton<IGrainCallTransport>(sp => sp.GetRequiredService<ClusterRuntime>());
+        services.AddSingleton<IGrainActivationGate>(sp => sp.GetRequiredService<ClusterRuntime>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<ClusterRuntime>());
         services.AddSingleton<Grpc.Server.IGrpcServerStoppingSignal>(sp => sp.GetRequiredService<ClusterRuntime>());
         services.AddSingleton<VehicleSessionDirectory>();

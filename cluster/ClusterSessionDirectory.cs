@@ -86,6 +86,19 @@ public sealed partial class ClusterSessionDirectory : IVehicleSessionDirectory
     }
 
     /// <inheritdoc />
+    public void RequestReattach(string vin, string sessionId)
+    {
+        if (_local.IsCurrent(vin, sessionId))
+        {
+            _local.RequestReattach(vin, sessionId);
+        }
+        else if (TryGetRemote(vin, sessionId, out var address))
+        {
+            _ = SendAsync(vin, address, new SessionOperation { Vin = vin, SessionId = sessionId, Reattach = true });
+        }
+    }
+
+    /// <inheritdoc />
     public bool IsCurrent(string vin, string sessionId) => _local.IsCurrent(vin, sessionId) || TryGetRemote(vin, sessionId, out _);
 
     private bool TryGetRemote(string vin, string sessionId, out string address)

@@ -210,7 +210,8 @@ public sealed partial class MembershipService : IHostedService, IAsyncDisposable
             var missed = answers[i] ? 0 : _missedProbes.GetValueOrDefault(row.Address) + 1;
             _missedProbes[row.Address] = missed;
             var stale = now - row.HeartbeatTicks > limit;
-            var suspected = !answers[i] && (stale || (probing && missed >= _options.MissedProbesLimit));
+            // A leaving silo may stop answering probes while it still heartbeats (its server drains): only its heartbeat counts.
+            var suspected = !answers[i] && (stale || (probing && missed >= _options.MissedProbesLimit && row.Status != SiloStatus.ShuttingDown));
             if (!suspected)
             {
                 continue;

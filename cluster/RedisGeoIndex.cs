@@ -17,6 +17,8 @@ public sealed partial class RedisGeoIndex : IVehicleGeoIndex, IAsyncDisposable
     /// <summary>The feature name carried by <see cref="FeatureUnavailableException"/>.</summary>
     public const string FeatureName = "geo";
 
+    private int _disposed;
+
     // Redis geo sets cover the Web Mercator latitudes only.
     private const double MaxLatitude = 85.05112878;
 
@@ -187,9 +189,14 @@ public sealed partial class RedisGeoIndex : IVehicleGeoIndex, IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the flush timer after a last flush.</summary>
+    /// <summary>Stops the flush timer after a last flush. Safe to call more than once (a container may own it under two service types).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         await _flusher;
         await FlushAsync();

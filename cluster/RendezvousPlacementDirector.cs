@@ -10,7 +10,7 @@ namespace Vehicles.Cluster;
 /// </summary>
 public sealed class RendezvousPlacementDirector : IPlacementDirector
 {
-    private State _state = new(default, RendezvousPlacement.Empty);
+    private State _state = new(default, RendezvousPlacement.Empty, RendezvousPlacement.Empty, 0);
     private volatile bool _leaving;
 
     /// <summary>This silo; <c>default</c> until the first update.</summary>
@@ -46,7 +46,24 @@ public sealed class RendezvousPlacementDirector : IPlacementDirector
             activeSilos = activeSilos.Where(s => s != localSilo);
         }
 
-        Volatile.Write(ref _state, new State(localSilo, new RendezvousPlacement(activeSilos)));
+        var current = Volatile.Read(ref _state);
+        var next = new RendezvousPlacement(activeSilos);
+        Volatile.Write(ref _state, next.Silos.SequenceEqual(current.Placement.Silos)
+            ? current with { Local = localSilo }
+            : new State(localSilo, next, current.Placement, Environment.TickCount64));
+    }
+
+    /// <summary>
+    /// The placement in force before the last change of the active silos, and how many milliseconds ago it changed; a
+    /// new owner asks the previous one to release a grain (see <see cref="ClusterRuntime"/>).
+    /// </summary>
+    public (RendezvousPlacement Previous, long AgeMs) LastChange
+    {
+        get
+        {
+            var state = Volatile.Read(ref _state);
+            return (state.Previous, Environment.TickCount64 - state.ChangedAt);
+        }
     }
 
     /// <summary>
@@ -73,5 +90,5 @@ public sealed class RendezvousPlacementDirector : IPlacementDirector
     /// <summary>The silo that owns <paramref name="grainId"/>, for the call transport; <see langword="false"/> while no silo is active.</summary>
     public bool TryGetOwner(GrainId grainId, out SiloAddress owner) => Placement.TryGetOwner(grainId, out owner);
 
-    private sealed record State(SiloAddress Local, RendezvousPlacement Placement);
+    private sealed record State(SiloAddress Local, RendezvousPlacement Placement, RendezvousPlacement Previous, long ChangedAt);
 }

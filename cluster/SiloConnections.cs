@@ -22,6 +22,7 @@ public sealed partial class SiloConnections : IAsyncDisposable
     internal static readonly Method<ProbeRequest, ProbeReply> ProbeMethod = Method.Create<ProbeRequest, ProbeReply>(_service, "Probe");
     internal static readonly Method<CallBatch, ResultBatch> CallsMethod = Method.Create<CallBatch, ResultBatch>(_service, "Calls");
     internal static readonly Method<SessionOperation, SessionOperationReply> SessionMethod = Method.Create<SessionOperation, SessionOperationReply>(_service, "Session");
+    internal static readonly Method<ReleaseRequest, ReleaseReply> ReleaseMethod = Method.Create<ReleaseRequest, ReleaseReply>(_service, "Release");
 
     private readonly ConcurrentDictionary<string, SiloLink> _links = new(StringComparer.Ordinal);
     private readonly ClusterOptions _options;
@@ -105,6 +106,27 @@ public sealed partial class SiloConnections : IAsyncDisposable
         catch (Exception ex) when (ex is RpcException or OperationCanceledException or HttpRequestException or IOException)
         {
             LogSessionOperationFailed(_logger, ex, operation.Vin, endpoint);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Asks the silo at <paramref name="endpoint"/> to release (write and deactivate) its activation of a grain; false
+    /// when it could not be reached in time or still owns the grain.
+    /// </summary>
+    public async Task<bool> ReleaseAsync(string endpoint, GrainId grainId, long membershipVersion, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var call = GetLink(endpoint).Invoker.AsyncUnaryCall(
+                ReleaseMethod,
+                null,
+                Options(_time.GetUtcNow().UtcDateTime + timeout, cancellationToken),
+                new ReleaseRequest { GrainType = grainId.Type, GrainKey = grainId.Key, MembershipVersion = membershipVersion });
+            return (await call).Released;
+        }
+        catch (Exception ex) when (ex is RpcException or HttpRequestException or IOException)
+        {
             return false;
         }
     }

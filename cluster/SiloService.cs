@@ -85,9 +85,30 @@ public sealed partial class SiloService
         {
             SessionOperation.KindOneofCase.Push => sessions.TryPush(request.Vin, request.SessionId, ServerMessage.Parser.ParseFrom(request.Push)),
             SessionOperation.KindOneofCase.End => sessions.EndSession(request.Vin, request.SessionId, (SessionEndReason)request.End),
+            SessionOperation.KindOneofCase.Reattach => Reattach(sessions, request.Vin, request.SessionId),
             _ => throw new RpcException(StatusCode.InvalidArgument, "kind: must set push or end"),
         };
         return Task.FromResult(new SessionOperationReply { Accepted = accepted });
+    }
+
+    /// <summary>Releases this silo's activation of a grain to its new owner (see <c>silo.proto</c>).</summary>
+    public async Task<ReleaseReply> Release(ReleaseRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        Authorize(context);
+        return new ReleaseReply { Released = await _cluster.ReleaseAsync(new GrainId(request.GrainType, request.GrainKey), request.MembershipVersion, context.CancellationToken) };
+    }
+
+    private static bool Reattach(VehicleSessionDirectory sessions, string vin, string sessionId)
+    {
+        if (!sessions.IsCurrent(vin, sessionId))
+        {
+            return false;
+        }
+
+        sessions.RequestReattach(vin, sessionId);
+        return true;
     }
 
     private async Task RunAsync(GrainCall call, ChannelWriter<GrainResult> results, Action done)

@@ -88,10 +88,11 @@ public sealed partial class VehicleGrain : Grain, IVehicleGrain, IRemindable
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (reason.ReasonCode == DeactivationReasonCode.PlacementChanged)
+        if (_sessionId is { } keptSession && reason.ReasonCode is not (DeactivationReasonCode.ShuttingDown or DeactivationReasonCode.IdleTimeout))
         {
-            // Handed over to the grain's new owner: the stream stays open and its silo re-announces the session there
-            // (SessionRequest.Reattach), so presence is left as it is.
+            // Handed over to the grain's new owner, or fenced by another activation: the stream stays open and its silo
+            // announces the session to the next activation (SessionRequest.Reattach), so presence is left as it is.
+            _sessions.RequestReattach(Vin, keptSession);
             _sessionId = null;
         }
         else if (_sessionId is { } sessionId && CurrentVehicle is { } vehicle)

@@ -70,6 +70,15 @@ public sealed class VehicleSessionDirectory(IOptions<VehicleGrainOptions> option
     }
 
     /// <inheritdoc />
+    public void RequestReattach(string vin, string sessionId)
+    {
+        if (_sessions.TryGetValue(vin, out var session) && string.Equals(session.SessionId, sessionId, StringComparison.Ordinal))
+        {
+            session.RequestReattach();
+        }
+    }
+
+    /// <inheritdoc />
     public bool IsCurrent(string vin, string sessionId)
         => _sessions.TryGetValue(vin, out var session) && string.Equals(session.SessionId, sessionId, StringComparison.Ordinal);
 

@@ -36,6 +36,14 @@ public interface IVehicleSessionDirectory
     void Attach(string vin, string sessionId, string sessionAddress)
     {
     }
+
+    /// <summary>
+    /// Asks the session's stream handler to announce the session again (<see cref="SessionRequest.Reattach"/>): the grain
+    /// activation that knew it is going away while the stream stays (hand-over to another silo, a fenced write).
+    /// </summary>
+    void RequestReattach(string vin, string sessionId)
+    {
+    }
 }
 
 /// <summary>Why a <see cref="VehicleSession"/> ended.</summary>

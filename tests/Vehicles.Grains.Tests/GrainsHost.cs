@@ -48,6 +48,7 @@ public sealed class GrainsHost : IAsyncDisposable
         services.AddGrainStorage(settings.ConfigureStorage);
         services.AddActors(settings.ConfigureActors);
         services.AddVehicleGrains(settings.ConfigureGrains);
+        settings.ConfigureServices(services);
         var host = new GrainsHost(services.BuildServiceProvider(), settings);
         foreach (var hosted in host._services.GetServices<IHostedService>())
         {
@@ -94,6 +95,9 @@ public sealed class HostSettings : IDisposable
     public Action<VehicleGrainOptions> ConfigureGrains { get; set; } = _ => { };
 
     public Action<ActorsOptions> ConfigureActors { get; set; } = o => o.CollectionAge = TimeSpan.FromHours(1);
+
+    /// <summary>Last word on the services (a placement director and transport, for instance).</summary>
+    public Action<IServiceCollection> ConfigureServices { get; set; } = _ => { };
 
     public static HostSettings Sqlite()
     {
