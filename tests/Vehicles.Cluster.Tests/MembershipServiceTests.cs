@@ -250,13 +250,82 @@ public sealed class MembershipServiceTests : IAsyncLifetime
         Assert.Equal(_start.UtcTicks, a.LocalSilo.Generation);
     }
 
-    private async Task<MembershipService> StartSiloAsync(string endpoint, TimeProvider? clock = null)
+    [Fact]
+    public async Task Refresh_WhenAPeerHeartbeatsButMissesThreeProbesInARow_IsDeclaredDead()
+    {
+        var prober = new FakeProber();
+        var a = await StartSiloAsync("10.0.0.1:11111", prober: prober);
+        var b = await StartSiloAsync("10.0.0.2:11111", prober: prober);
+        var c = await StartSiloAsync("10.0.0.3:11111", prober: prober);
+        prober.Unreachable.Add("10.0.0.3:11111");
+
+        var statuses = new List<SiloStatus>();
+        for (var round = 1; round <= 3; round++)
+        {
+            // c heartbeats first every round: only the probes can tell that the others cannot reach it.
+            await StepOneSecondAsync(c, a, b);
+            statuses.Add(await StatusOfAsync(c.LocalSilo));
+        }
+
+        Assert.Equal([SiloStatus.Active, SiloStatus.Active, SiloStatus.Dead], statuses);
+    }
+
+    [Fact]
+    public async Task Refresh_WhenALeavingSiloStopsAnsweringProbes_WaitsForItsHeartbeatToStop()
+    {
+        var prober = new FakeProber();
+        var a = await StartSiloAsync("10.0.0.1:11111", prober: prober);
+        var b = await StartSiloAsync("10.0.0.2:11111", prober: prober);
+        var c = await StartSiloAsync("10.0.0.3:11111", prober: prober);
+        await c.BeginLeaveAsync(CancellationToken.None);
+        prober.Unreachable.Add("10.0.0.3:11111");
+
+        for (var round = 1; round <= 5; round++)
+        {
+            await StepOneSecondAsync(c, a, b);
+        }
+
+        Assert.Equal(SiloStatus.ShuttingDown, await StatusOfAsync(c.LocalSilo));
+    }
+
+    [Fact]
+    public async Task Refresh_WhenAStaleSiloStillAnswersProbes_DoesNotVoteAgainstIt()
+    {
+        var prober = new FakeProber();
+        var a = await StartSiloAsync("10.0.0.1:11111", prober: prober);
+        var b = await StartSiloAsync("10.0.0.2:11111", prober: prober);
+        var c = await StartSiloAsync("10.0.0.3:11111", prober: prober);
+
+        // c cannot reach the database (no heartbeats) but serves: probes keep it alive.
+        for (var round = 1; round <= 6; round++)
+        {
+            await StepOneSecondAsync(a, b);
+        }
+
+        var read = await new PostgresMembershipTable(_dataSource, _schema).ReadAsync(CancellationToken.None);
+        Assert.Equal(SiloStatus.Active, read.Rows.Single(r => r.Address == c.LocalSilo).Status);
+        Assert.Equal(0, read.Rows.Single(r => r.Address == c.LocalSilo).Votes);
+    }
+
+    private async Task<SiloStatus> StatusOfAsync(SiloAddress silo)
+        => (await new PostgresMembershipTable(_dataSource, _schema).ReadAsync(CancellationToken.None)).Rows.Single(r => r.Address == silo).Status;
+
+    /// <summary>Answers for every silo except the unreachable endpoints.</summary>
+    private sealed class FakeProber : ISiloProber
+    {
+        public System.Collections.Concurrent.ConcurrentBag<string> Unreachable { get; } = [];
+
+        public Task<bool> ProbeAsync(SiloAddress silo, CancellationToken cancellationToken) => Task.FromResult(!Unreachable.Contains(silo.Endpoint));
+    }
+
+    private async Task<MembershipService> StartSiloAsync(string endpoint, TimeProvider? clock = null, ISiloProber? prober = null)
     {
         var service = new MembershipService(
             _dataSource,
             Options.Create(new MembershipOptions { Schema = _schema, Endpoint = endpoint }),
             clock ?? _clock,
-            NullLogger<MembershipService>.Instance);
+            NullLogger<MembershipService>.Instance,
+            prober);
         _services.Add(service);
         await service.StartAsync(CancellationToken.None);
         return service;
