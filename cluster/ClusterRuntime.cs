@@ -102,28 +102,28 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IGrainActivati
 
     /// <inheritdoc />
     /// <remarks>
-    /// Shortly after a membership change, a grain that moved here may still be active on its previous owner (which has
-    /// not read the change yet, or is still writing). Before activating it, ask that silo to release it: it reads the
-    /// membership this silo saw and writes and deactivates the grain. An unreachable previous owner (crashed) is not
-    /// waited for; storage ETags still fence whatever it might write.
+    /// Shortly after a membership change, a grain placed here may still be active on another silo: its previous owner,
+    /// or any silo whose view lagged when the grain was called (silos read membership a heartbeat apart). Before
+    /// activating it, ask the other live silos to release it: each reads the membership this silo saw, and writes and
+    /// drops its activation if it has one. An unreachable silo (crashed) is not waited for beyond the probe timeout;
+    /// storage ETags still fence whatever it might write.
     /// </remarks>
     public async ValueTask BeforeActivateAsync(GrainId grainId, CancellationToken cancellationToken)
     {
-        var (previous, ageMs) = _placement.LastChange;
-        if (ageMs > ReleaseWindow.TotalMilliseconds || !previous.TryGetOwner(grainId, out var previousOwner) || previousOwner == LocalSilo)
+        var (_, ageMs) = _placement.LastChange;
+        if (ageMs > ReleaseWindow.TotalMilliseconds)
         {
             return;
         }
 
         var snapshot = _membership.Snapshot;
-        if (!snapshot.Members.Any(m => m.Address == previousOwner && m.Status != SiloStatus.Dead))
+        var others = snapshot.Members
+            .Where(m => m.Address != LocalSilo && m.Status is SiloStatus.Active or SiloStatus.ShuttingDown)
+            .Select(m => _connections.ReleaseAsync(m.Address.Endpoint, grainId, snapshot.Version, _options.ProbeTimeout * 2, cancellationToken))
+            .ToList();
+        if (others.Count > 0)
         {
-            return;
-        }
-
-        if (!await _connections.ReleaseAsync(previousOwner.Endpoint, grainId, snapshot.Version, _options.ProbeTimeout * 2, cancellationToken))
-        {
-            LogReleaseRefused(_logger, grainId, previousOwner);
+            await Task.WhenAll(others);
         }
     }
 
@@ -300,9 +300,6 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IGrainActivati
         Environment.ExitCode = 3;
         _lifetime.StopApplication();
     }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Previous owner {Silo} did not release grain {GrainId}; activating anyway (storage fences a stale writer)")]
-    private static partial void LogReleaseRefused(ILogger logger, GrainId grainId, SiloAddress silo);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Membership version {Version}: {ActiveCount} active silos; handed over {HandedOver} activations, re-announcing {Reattached} vehicle streams")]
     private static partial void LogRebalanced(ILogger logger, long version, int activeCount, int handedOver, int reattached);

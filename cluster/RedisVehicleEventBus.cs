@@ -116,7 +116,7 @@ public sealed partial class RedisVehicleEventBus : IVehicleEventBus, IAsyncDispo
     public VehicleEventSubscription SubscribeVehicle(string vin)
     {
         var subscription = _byVin.SubscribeVehicle(vin);
-        EnsureRedisSubscription(_vinChannelPrefix + vin, RedisChannel.PatternMode.Literal, name => (_, message) => Deliver(name, message, _byVin, vin, ""));
+        subscription.Ready = EnsureRedisSubscription(_vinChannelPrefix + vin, RedisChannel.PatternMode.Literal, name => (_, message) => Deliver(name, message, _byVin, vin, ""));
         return subscription;
     }
 
@@ -126,12 +126,12 @@ public sealed partial class RedisVehicleEventBus : IVehicleEventBus, IAsyncDispo
         if (fleetId == IVehicleEventBus.AllFleets)
         {
             var all = _allFleets.SubscribeFleet(fleetId);
-            EnsureRedisSubscription(_fleetChannelPrefix + "*", RedisChannel.PatternMode.Pattern, name => (_, message) => Deliver(name, message, _allFleets, "", ""));
+            all.Ready = EnsureRedisSubscription(_fleetChannelPrefix + "*", RedisChannel.PatternMode.Pattern, name => (_, message) => Deliver(name, message, _allFleets, "", ""));
             return all;
         }
 
         var subscription = _byFleet.SubscribeFleet(fleetId);
-        EnsureRedisSubscription(_fleetChannelPrefix + fleetId, RedisChannel.PatternMode.Literal, name => (_, message) => Deliver(name, message, _byFleet, "", fleetId));
+        subscription.Ready = EnsureRedisSubscription(_fleetChannelPrefix + fleetId, RedisChannel.PatternMode.Literal, name => (_, message) => Deliver(name, message, _byFleet, "", fleetId));
         return subscription;
     }
 
@@ -165,13 +165,14 @@ public sealed partial class RedisVehicleEventBus : IVehicleEventBus, IAsyncDispo
         }
     }
 
-    private void EnsureRedisSubscription(string name, RedisChannel.PatternMode mode, Func<string, Action<RedisChannel, RedisValue>> handlerFor)
+    // Returns when the Redis subscription is in place (or failed: local events still flow).
+    private Task EnsureRedisSubscription(string name, RedisChannel.PatternMode mode, Func<string, Action<RedisChannel, RedisValue>> handlerFor)
     {
         lock (_gate)
         {
-            if (_redisSubscriptions.ContainsKey(name))
+            if (_redisSubscriptions.TryGetValue(name, out var existing))
             {
-                return;
+                return existing.Completion;
             }
 
             var subscription = new RedisSubscription(new RedisChannel(name, mode), handlerFor(name));
@@ -179,6 +180,7 @@ public sealed partial class RedisVehicleEventBus : IVehicleEventBus, IAsyncDispo
 
             // Started under the lock so that a subscribe and an unsubscribe of one channel reach the multiplexer in order.
             subscription.Completion = SubscribeAsync(name, subscription);
+            return subscription.Completion;
         }
     }
 

@@ -108,6 +108,11 @@ public sealed class FleetOperatorService
 
         // Subscribed before sending, so a result that arrives at once is not missed.
         using var subscription = request.WaitForResult ? _events.SubscribeVehicle(request.Vin) : null;
+        if (subscription is not null)
+        {
+            await subscription.Ready;
+        }
+
         var result = await _grains.GetGrain<IVehicleGrain>(request.Vin).SendCommandAsync(new CommandRequest(
             request.Name,
             request.Parameters,
@@ -195,6 +200,7 @@ public sealed class FleetOperatorService
 
         // Subscribed before the first read, so no change falls between the snapshot and the stream.
         using var subscription = _events.SubscribeVehicle(request.Vin);
+        await subscription.Ready;
         var vehicle = await ReadableVehicleAsync(caller, request.Vin);
         await responseStream.WriteAsync(new VehicleEvent { Vehicle = vehicle }, context.CancellationToken);
         var lastVersion = vehicle.StateVersion;
@@ -253,6 +259,7 @@ public sealed class FleetOperatorService
 
         // One fleet: its own subscription. Several: every fleet, filtered here by what the caller may read.
         using var subscription = _events.SubscribeFleet(fleets.Count == 1 ? fleets[0] : IVehicleEventBus.AllFleets);
+        await subscription.Ready;
         var readable = fleets.ToHashSet(StringComparer.Ordinal);
         var coalescer = new FleetUpdateCoalescer(_time, _validator.EffectiveWatchInterval(request), request.HasOnline ? request.Online : null);
         using var expiry = TokenExpiry.Watch(caller, _time);

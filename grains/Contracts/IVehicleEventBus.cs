@@ -57,6 +57,13 @@ public sealed class VehicleEventSubscription : IDisposable
     /// <summary>How many events were dropped because the subscriber fell behind.</summary>
     public long DroppedCount => Interlocked.Read(ref _dropped);
 
+    /// <summary>
+    /// Completes once events from every silo reach this subscription (at once in process; after the Redis SUBSCRIBE is
+    /// acknowledged in a cluster, or after it failed, when only local events arrive). Await it before reading the
+    /// state a watch starts from, so that no change falls between that state and the first event. Set by the bus.
+    /// </summary>
+    public Task Ready { get; set; } = Task.CompletedTask;
+
     /// <summary>Ends the subscription.</summary>
     public void Dispose()
     {
