@@ -57,7 +57,13 @@ public sealed class GrainMessageCodec
     public (GrainId Target, GrainRequest Request) DecodeRequest(byte[] message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        using var reader = new BinaryReader(new MemoryStream(message, writable: false));
+        return DecodeRequest(message.AsMemory());
+    }
+
+    /// <summary>Decodes a call held in a buffer (a received protobuf <c>bytes</c> field) without copying it.</summary>
+    public (GrainId Target, GrainRequest Request) DecodeRequest(ReadOnlyMemory<byte> message)
+    {
+        using var reader = new BinaryReader(OpenRead(message));
         if (reader.ReadByte() != FormatVersion)
         {
             throw new InvalidDataException("Unknown grain message format version.");
@@ -112,9 +118,15 @@ public sealed class GrainMessageCodec
     /// <summary>Decodes a response and completes the waiting request with it.</summary>
     public void CompleteRequest(GrainRequest request, byte[] response)
     {
-        ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(response);
-        using var reader = new BinaryReader(new MemoryStream(response, writable: false));
+        CompleteRequest(request, response.AsMemory());
+    }
+
+    /// <summary>Decodes a response held in a buffer without copying it and completes the waiting request with it.</summary>
+    public void CompleteRequest(GrainRequest request, ReadOnlyMemory<byte> response)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var reader = new BinaryReader(OpenRead(response));
         if (reader.ReadByte() == 0)
         {
             request.TrySetResult(request.Method.ReturnType == typeof(void) ? null : ReadValue(reader, request.Method.ReturnType));
@@ -125,6 +137,11 @@ public sealed class GrainMessageCodec
         var message = reader.ReadString();
         request.TrySetException(RebuildException(typeName, message));
     }
+
+    private static MemoryStream OpenRead(ReadOnlyMemory<byte> buffer)
+        => System.Runtime.InteropServices.MemoryMarshal.TryGetArray(buffer, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(buffer.ToArray(), writable: false);
 
     private static Exception RebuildException(string typeName, string message)
     {

@@ -206,7 +206,15 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IGrainActivati
         {
         }
 
-        await _membership.StopAsync(cancellationToken);
+        try
+        {
+            await _membership.StopAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The others will find this silo silent and declare it dead; stopping must not fail for it.
+            LogLeaveFailed(_logger, ex, LocalSilo);
+        }
     }
 
     /// <inheritdoc />

@@ -338,7 +338,7 @@ internal sealed partial class SiloLink : IAsyncDisposable
                 {
                     try
                     {
-                        _codec.CompleteRequest(call.Request, result.Response.ToByteArray());
+                        _codec.CompleteRequest(call.Request, result.Response.Memory);
                     }
                     catch (Exception ex)
                     {

@@ -3,6 +3,7 @@ using System.Text;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Vehicles.Actors;
 using Vehicles.Api.V1;
 using Vehicles.Cluster.V1;
@@ -21,10 +22,13 @@ public sealed partial class SiloService
     private readonly byte[] _clusterKey;
     private readonly GrainMessageCodec _codec;
     private readonly ILogger<SiloService> _logger;
+    private readonly int _maxBatch;
 
     /// <summary>Creates the service.</summary>
-    public SiloService(ClusterRuntime cluster, ClusterKey clusterKey, GrainMessageCodec codec, ILogger<SiloService> logger)
+    public SiloService(ClusterRuntime cluster, ClusterKey clusterKey, GrainMessageCodec codec, IOptions<ClusterOptions> options, ILogger<SiloService> logger)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        _maxBatch = options.Value.MaxBatchSize;
         ArgumentNullException.ThrowIfNull(clusterKey);
         _cluster = cluster;
         _clusterKey = Encoding.UTF8.GetBytes(clusterKey.Value);
@@ -48,7 +52,7 @@ public sealed partial class SiloService
         Authorize(context);
         var results = Channel.CreateUnbounded<GrainResult>(new UnboundedChannelOptions { SingleReader = true });
         var outstanding = 1;
-        var writer = WriteResultsAsync(results.Reader, responseStream, context.CancellationToken);
+        var writer = WriteResultsAsync(results.Reader, responseStream, _maxBatch, context.CancellationToken);
         try
         {
             while (await requestStream.MoveNext(context.CancellationToken))
@@ -119,7 +123,7 @@ public sealed partial class SiloService
             GrainRequest? request = null;
             try
             {
-                (var target, request) = _codec.DecodeRequest(call.Request.ToByteArray());
+                (var target, request) = _codec.DecodeRequest(call.Request.Memory);
                 _cluster.Dispatch(target, request, call.Hops);
                 var result = await request.GetResultAsync();
                 response = _codec.EncodeResponse(request.Method, result, null);
@@ -142,12 +146,12 @@ public sealed partial class SiloService
         }
     }
 
-    private static async Task WriteResultsAsync(ChannelReader<GrainResult> results, IServerStreamWriter<ResultBatch> responseStream, CancellationToken cancellationToken)
+    private static async Task WriteResultsAsync(ChannelReader<GrainResult> results, IServerStreamWriter<ResultBatch> responseStream, int maxBatch, CancellationToken cancellationToken)
     {
         while (await results.WaitToReadAsync(cancellationToken))
         {
             var batch = new ResultBatch();
-            while (batch.Results.Count < 512 && results.TryRead(out var result))
+            while (batch.Results.Count < maxBatch && results.TryRead(out var result))
             {
                 batch.Results.Add(result);
             }

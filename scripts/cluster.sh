@@ -5,7 +5,11 @@
 #   scripts/cluster.sh kill I      kill -9 silo I (1-based)        scripts/cluster.sh leave I   graceful leave (SIGTERM)
 #   scripts/cluster.sh restart I   start silo I again (a new generation)
 #   scripts/cluster.sh stop        stop every silo (gracefully) and the servers
+#   scripts/cluster.sh stop-silos  stop every silo (SIGTERM, then SIGKILL after 20 s), leave the servers running
 # Logs and pids: $VEHICLES_CLUSTER_DIR (default /tmp/vehicles-cluster). Ports: VEHICLES_CLUSTER_BASE_PORT (default 50061).
+# Several clusters on one PostgreSQL/Redis: VEHICLES_STORAGE_SCHEMA (default vehicles), VEHICLES_CLUSTER_SCHEMA
+# (default vehicles_cluster), VEHICLES_CLUSTER_REDIS_PREFIX (default vehicles). Servers already running in
+# VEHICLES_SERVERS_DIR are reused (VEHICLES_CLUSTER_SERVERS=restart starts fresh ones); VEHICLES_CLUSTER_BUILD=0 skips the Release build.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${VEHICLES_CLUSTER_DIR:-/tmp/vehicles-cluster}"
@@ -16,8 +20,9 @@ mkdir -p "$dir"
 silo_env() {
   eval "$("$root/scripts/servers.sh" env)"
   if [[ ! -f "$dir/signing-key" ]]; then head -c 32 /dev/urandom | base64 > "$dir/signing-key"; fi
-  export Storage__Provider=PostgreSql Storage__ConnectionString="$VEHICLES_TEST_POSTGRES" Storage__Schema=vehicles
-  export Cluster__Enabled=true Cluster__Schema=vehicles_cluster Cluster__Redis="$VEHICLES_TEST_REDIS"
+  export Storage__Provider=PostgreSql Storage__ConnectionString="$VEHICLES_TEST_POSTGRES" Storage__Schema="${VEHICLES_STORAGE_SCHEMA:-vehicles}"
+  export Cluster__Enabled=true Cluster__Schema="${VEHICLES_CLUSTER_SCHEMA:-vehicles_cluster}" Cluster__Redis="$VEHICLES_TEST_REDIS"
+  export Cluster__RedisKeyPrefix="${VEHICLES_CLUSTER_REDIS_PREFIX:-vehicles}"
   export Tokens__SigningKey="$(cat "$dir/signing-key")"
 }
 
@@ -29,13 +34,21 @@ start_one() {
   echo "silo $i: 127.0.0.1:$port (pid $(cat "$dir/silo$i.pid"), log $dir/silo$i.log)"
 }
 
+servers_up() {
+  [[ -f "$VEHICLES_SERVERS_DIR/pg/postmaster.pid" ]] || return 1
+  local redis; redis="$("$root/scripts/servers.sh" env | sed -n "s/.*VEHICLES_TEST_REDIS='127.0.0.1:\([0-9]*\)'.*/\1/p")"
+  [[ "$(redis-cli -p "$redis" ping 2>/dev/null)" == PONG ]]
+}
+
 status() { ( silo_env; cd "$root/silo/bin/Release/net10.0" && dotnet Vehicles.Silo.dll cluster --address "127.0.0.1:${1:-$base}" ); }
 
 case "${1:-}" in
   start)
     n="${2:-3}"
-    "$root/scripts/servers.sh" start >/dev/null
-    dotnet build "$root/silo/Vehicles.Silo.csproj" -c Release -v q -nologo >/dev/null
+    # Servers that already run in $VEHICLES_SERVERS_DIR are reused (starting them again would wipe their data);
+    # VEHICLES_CLUSTER_SERVERS=restart forces fresh ones.
+    if [[ "${VEHICLES_CLUSTER_SERVERS:-}" == restart ]] || ! servers_up; then "$root/scripts/servers.sh" start >/dev/null; fi
+    if [[ "${VEHICLES_CLUSTER_BUILD:-1}" != 0 ]]; then dotnet build "$root/silo/Vehicles.Silo.csproj" -c Release -v q -nologo >/dev/null; fi
     for i in $(seq 1 "$n"); do start_one "$i"; done
     for _ in $(seq 1 60); do
       if [[ "$(status 2>/dev/null | grep -c ' active ')" == "$n" ]]; then status; exit 0; fi
@@ -49,5 +62,18 @@ case "${1:-}" in
   stop)
     for f in "$dir"/silo*.pid; do [[ -f "$f" ]] && kill -TERM "$(cat "$f")" 2>/dev/null || true; rm -f "$f"; done
     sleep 5; "$root/scripts/servers.sh" stop ;;
-  *) sed -n 2,8p "$0"; exit 2 ;;
+  stop-silos)
+    pids=()
+    for f in "$dir"/silo*.pid; do
+      [[ -f "$f" ]] || continue
+      pid="$(cat "$f")"; rm -f "$f"
+      if kill -TERM "$pid" 2>/dev/null; then pids+=("$pid"); fi
+    done
+    for _ in $(seq 1 40); do
+      alive=0; for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+      [[ $alive == 0 ]] && break; sleep 0.5
+    done
+    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+    echo "stopped ${#pids[@]} silo(s)" ;;
+  *) sed -n 2,12p "$0"; exit 2 ;;
 esac

@@ -83,7 +83,9 @@ public static class CommandLine
                                       cancelled (default 10s).
 
         Target
-              --target <url>          Address of the system under test, e.g. http://127.0.0.1:5000.
+              --target <url>[,<url>]  Address of the system under test, e.g. http://127.0.0.1:5000. Several
+                                      (the silos of one cluster), comma-separated: vehicles' connections and
+                                      operator calls are spread round-robin over them.
               --token <jwt>           Bearer token (default: environment variable VEHICLES_LOADTEST_TOKEN); for
                                       the Vehicles scenarios a vehicle token, used by every simulated vehicle.
               --operator-token <jwt>  FleetOperator token (default: VEHICLES_LOADTEST_OPERATOR_TOKEN).
@@ -229,11 +231,8 @@ public static class CommandLine
             thresholds.Add(threshold);
         }
 
-        Uri? target = null;
-        if (Single("--target") is { } targetText && !Uri.TryCreate(targetText, UriKind.Absolute, out target))
-        {
-            throw new UsageException($"--target '{targetText}' is not an absolute URL.");
-        }
+        var targets = ParseTargets(Single("--target"));
+        var target = targets.Count > 0 ? targets[0] : null;
 
         Uri? echoTarget = null;
         if (Single("--echo-target") is { } echoText && !Uri.TryCreate(echoText, UriKind.Absolute, out echoTarget))
@@ -276,6 +275,7 @@ public static class CommandLine
                 SigningKey = Single("--signing-key") ?? environment("VEHICLES_LOADTEST_SIGNING_KEY"),
                 ShareConnections = (int)Number(Single("--share-connections"), "--share-connections", 1, 1, 100_000),
                 EchoTarget = echoTarget,
+                Targets = targets.Count > 1 ? targets : null,
             },
             Embedded = flags.Contains("--embedded"),
             Output = Single("--output"),
@@ -328,6 +328,27 @@ public static class CommandLine
         {
             throw new UsageException(e.Message);
         }
+    }
+
+    private static List<Uri> ParseTargets(string? text)
+    {
+        var targets = new List<Uri>();
+        foreach (var part in (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Uri.TryCreate(part, UriKind.Absolute, out var target))
+            {
+                throw new UsageException($"--target '{part}' is not an absolute URL.");
+            }
+
+            targets.Add(target);
+        }
+
+        if (text is not null && targets.Count == 0)
+        {
+            throw new UsageException("--target needs at least one URL.");
+        }
+
+        return targets;
     }
 
     private static LoadStage ParseStage(string text)

@@ -11,6 +11,8 @@ namespace Vehicles.LoadTest;
 /// <see cref="ApiSettings.ShareConnections"/> vehicles (one TCP connection each, as real vehicles have), one for the
 /// operators, and the tokens to call with. Against a loopback target, connections are spread over several source
 /// addresses (127.0.0.1 to 127.0.0.8) so that tens of thousands of them do not exhaust one address's ephemeral ports.
+/// With several targets (<see cref="ApiSettings.Targets"/>, the silos of a cluster) vehicle connections go round-robin
+/// over them (connection group <c>g</c> to target <c>g mod n</c>) and so do operator calls, one call after the other.
 /// </summary>
 public sealed class ApiConnection : IDisposable
 {
@@ -19,8 +21,9 @@ public sealed class ApiConnection : IDisposable
     private readonly ConcurrentDictionary<int, GrpcChannel> _channels = new();
     private readonly TokenService? _tokens;
     private readonly string? _vehicleToken;
-    private readonly Lazy<GrpcChannel> _operatorChannel;
-    private readonly bool _loopback;
+    private readonly Uri[] _targets;
+    private readonly Lazy<GrpcChannel>[] _operatorChannels;
+    private long _operatorCalls = -1;
 
     /// <summary>Creates the connection from the scenario's settings.</summary>
     /// <exception cref="ArgumentException">No target, or neither tokens nor a signing key.</exception>
@@ -29,6 +32,7 @@ public sealed class ApiConnection : IDisposable
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(settings);
         Address = target;
+        _targets = settings.Targets is { Count: > 0 } targets ? [.. targets] : [target];
         ShareConnections = settings.ShareConnections;
         _vehicleToken = vehicleToken;
         if (!string.IsNullOrEmpty(settings.SigningKey))
@@ -41,12 +45,14 @@ public sealed class ApiConnection : IDisposable
             OperatorToken = settings.OperatorToken;
         }
 
-        _loopback = IPAddress.TryParse(target.Host, out var host) && IPAddress.IsLoopback(host) && host.AddressFamily == AddressFamily.InterNetwork;
-        _operatorChannel = new Lazy<GrpcChannel>(() => CreateChannel(-1));
+        _operatorChannels = [.. _targets.Select(t => new Lazy<GrpcChannel>(() => CreateChannel(t, -1)))];
     }
 
-    /// <summary>The API's address.</summary>
+    /// <summary>The API's address (the first target).</summary>
     public Uri Address { get; }
+
+    /// <summary>Every target, in the order vehicles and operator calls are spread over them.</summary>
+    public IReadOnlyList<Uri> Targets => _targets;
 
     /// <summary>Vehicles per connection.</summary>
     public int ShareConnections { get; }
@@ -83,16 +89,26 @@ public sealed class ApiConnection : IDisposable
     public Metadata OperatorHeaders() => Bearer(OperatorToken
         ?? throw new InvalidOperationException("Operator calls need --operator-token or --signing-key."));
 
+    /// <summary>The target vehicle number <paramref name="vehicleIndex"/> connects to: its connection group's, round-robin.</summary>
+    public Uri TargetOfVehicle(int vehicleIndex)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(vehicleIndex);
+        return _targets[vehicleIndex / ShareConnections % _targets.Length];
+    }
+
     /// <summary>The invoker of vehicle number <paramref name="vehicleIndex"/>'s connection.</summary>
     public CallInvoker ForVehicle(int vehicleIndex)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(vehicleIndex);
         var group = vehicleIndex / ShareConnections;
-        return _channels.GetOrAdd(group, CreateChannel).CreateCallInvoker();
+        return _channels.GetOrAdd(group, g => CreateChannel(_targets[g % _targets.Length], g)).CreateCallInvoker();
     }
 
-    /// <summary>The invoker the operators share.</summary>
-    public CallInvoker ForOperators() => _operatorChannel.Value.CreateCallInvoker();
+    /// <summary>The target the next operator call goes to: the targets in turn.</summary>
+    public Uri NextOperatorTarget() => _targets[NextOperatorIndex()];
+
+    /// <summary>The invoker for one operator call (or stream): each call takes the next target's shared connection.</summary>
+    public CallInvoker ForOperators() => _operatorChannels[NextOperatorIndex()].Value.CreateCallInvoker();
 
     /// <summary>Closes every connection.</summary>
     public void Dispose()
@@ -103,13 +119,16 @@ public sealed class ApiConnection : IDisposable
         }
 
         _channels.Clear();
-        if (_operatorChannel.IsValueCreated)
+        foreach (var channel in _operatorChannels.Where(c => c.IsValueCreated))
         {
-            _operatorChannel.Value.Dispose();
+            channel.Value.Dispose();
         }
     }
 
-    private GrpcChannel CreateChannel(int group)
+    private int NextOperatorIndex() =>
+        _targets.Length == 1 ? 0 : (int)((ulong)Interlocked.Increment(ref _operatorCalls) % (ulong)_targets.Length);
+
+    private static GrpcChannel CreateChannel(Uri target, int group)
     {
         var handler = new SocketsHttpHandler
         {
@@ -124,13 +143,14 @@ public sealed class ApiConnection : IDisposable
             UseProxy = false,
             AllowAutoRedirect = false,
         };
-        if (_loopback && group >= 0)
+        var loopback = IPAddress.TryParse(target.Host, out var host) && IPAddress.IsLoopback(host) && host.AddressFamily == AddressFamily.InterNetwork;
+        if (loopback && group >= 0)
         {
             var source = new IPAddress([127, 0, 0, (byte)(1 + (group % LoopbackSourceAddresses))]);
             handler.ConnectCallback = (context, cancellationToken) => ConnectFromAsync(source, context.DnsEndPoint, cancellationToken);
         }
 
-        return GrpcChannel.ForAddress(Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpHandler = true });
+        return GrpcChannel.ForAddress(target, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpHandler = true });
     }
 
     private static async ValueTask<Stream> ConnectFromAsync(IPAddress source, DnsEndPoint target, CancellationToken cancellationToken)

@@ -52,7 +52,8 @@ public sealed class EchoScenario : IScenario
         }
 
         _payload = ByteString.CopyFrom(new byte[payloadBytes]);
-        _connection = new ApiConnection(target, null, context.Api);
+        // An explicit echo target is one server: the cluster's targets are not spread over for it.
+        _connection = new ApiConnection(target, null, context.Api.EchoTarget is null ? context.Api : context.Api with { Targets = null });
         var connected = context.Gauge("connected");
         _streams = new EchoStream[streams];
         await Parallel.ForEachAsync(

@@ -182,4 +182,11 @@ public sealed record ApiSettings
 
     /// <summary>The address of a server hosting <c>vehicles.testing.v1.TestService</c>, for the echo baseline.</summary>
     public Uri? EchoTarget { get; init; }
+
+    /// <summary>
+    /// Every address of the system under test when there are several (the silos of one cluster), the first being the
+    /// scenario's target: vehicles' connections and operator calls are spread round-robin over them.
+    /// <see langword="null"/> when there is only the scenario's target.
+    /// </summary>
+    public IReadOnlyList<Uri>? Targets { get; init; }
 }

@@ -113,7 +113,7 @@ public sealed class LoadRunner
             "Vehicles.LoadTest",
             startedAt,
             Math.Round((_time.GetUtcNow() - startedAt).TotalSeconds, 3),
-            _settings.Target?.ToString(),
+            _settings.Api.Targets is { Count: > 1 } targets ? string.Join(",", targets) : _settings.Target?.ToString(),
             scenarios,
             global,
             [],

@@ -313,7 +313,7 @@ public sealed partial class SimulatedVehicle : IAsyncDisposable
 
                         break;
                     case ServerMessage.KindOneofCase.Error when message.Error.Sequence > 0:
-                        Fail(message.Error.Sequence, new RpcException(StatusCode.InvalidArgument, message.Error.Code + ": " + message.Error.Message));
+                        Fail(message.Error.Sequence, new RpcException(NoticeStatus(message.Error.Code), message.Error.Code + ": " + message.Error.Message));
                         break;
                     case ServerMessage.KindOneofCase.Throttle:
                         OnThrottle(message.Throttle);
@@ -384,6 +384,15 @@ public sealed partial class SimulatedVehicle : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// The status an error notice names (<c>INVALID_ARGUMENT</c>, or <c>UNAVAILABLE</c> when the grain's silo could not be
+    /// reached during a cluster change), so that the report counts each under its own name.
+    /// </summary>
+    internal static StatusCode NoticeStatus(string code) =>
+        System.Enum.TryParse<StatusCode>(code.Replace("_", "", StringComparison.Ordinal), ignoreCase: true, out var status) && System.Enum.IsDefined(status)
+            ? status
+            : StatusCode.Unknown;
 
     private void Fail(ulong sequence, Exception error)
     {

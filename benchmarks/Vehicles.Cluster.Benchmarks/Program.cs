@@ -1,0 +1,3 @@
+using Vehicles.Cluster.Benchmarks;
+
+return await CallBenchmark.RunAsync(args);
