@@ -241,8 +241,9 @@ internal sealed partial class SiloLink : IAsyncDisposable
         {
             await _pump;
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException or IOException or HttpRequestException)
         {
+            // The pump ends with whatever cancelling its stream raised.
         }
 
         FailPending("This silo is shutting down.");
@@ -270,6 +271,10 @@ internal sealed partial class SiloLink : IAsyncDisposable
             catch (Exception ex) when (!token.IsCancellationRequested)
             {
                 LogStreamFailed(_logger, ex, Endpoint);
+            }
+            catch (Exception) when (token.IsCancellationRequested)
+            {
+                // Disposing: the stream was cancelled on purpose; waiting calls fail below.
             }
 
             await streamStop.CancelAsync();
