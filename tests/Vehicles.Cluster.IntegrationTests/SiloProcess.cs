@@ -19,6 +19,9 @@ public enum SiloState
 
     /// <summary>Killed with SIGKILL.</summary>
     Killed,
+
+    /// <summary>Frozen with SIGSTOP (a stalled process, or one cut off by a partition), or resumed after that.</summary>
+    Paused,
 }
 
 /// <summary>
@@ -172,6 +175,40 @@ public sealed class SiloProcess : IAsyncDisposable
 
         Volatile.Write(ref _state, (int)SiloState.Left);
         return _process.ExitCode;
+    }
+
+    /// <summary>Freezes the process (SIGSTOP): it neither heartbeats nor answers, as if cut off from the cluster.</summary>
+    public void Pause()
+    {
+        Volatile.Write(ref _state, (int)SiloState.Paused);
+        if (NativeMethods.Kill(_pid, NativeMethods.SigStop) != 0)
+        {
+            throw new InvalidOperationException("kill(" + _pid + ", SIGSTOP) failed with errno " + System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+        }
+    }
+
+    /// <summary>Lets a paused process run again (SIGCONT).</summary>
+    public void Resume()
+    {
+        if (NativeMethods.Kill(_pid, NativeMethods.SigCont) != 0)
+        {
+            throw new InvalidOperationException("kill(" + _pid + ", SIGCONT) failed with errno " + System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+        }
+    }
+
+    /// <summary>Waits for the process to exit by itself; the exit code, or null when it still runs after <paramref name="timeout"/>.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var wait = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(wait.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Crash: SIGKILL, as kill -9 does; returns once the process is gone.</summary>
