@@ -90,7 +90,9 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IGrainActivati
     /// <summary>Runs a call that arrived from another silo: here if this silo owns the grain (or the hop limit is reached), else at its owner.</summary>
     internal void Dispatch(GrainId target, GrainRequest request, uint hops)
     {
-        if (hops >= _options.MaxForwardHops || _placement.IsLocal(target)
+        // A leaving silo runs nothing it does not own, whatever the hop count: a silo that still counts it active sent
+        // the call, and the owner in the leaver's view is the one the others are about to agree on.
+        if ((hops >= _options.MaxForwardHops && !_placement.IsLeaving) || _placement.IsLocal(target)
             || !_placement.TryGetOwner(target, out var owner) || owner == LocalSilo)
         {
             Runtime.DispatchLocal(target, request);
@@ -188,6 +190,12 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IGrainActivati
             foreach (var session in LocalSessions.Sessions.ToList())
             {
                 LocalSessions.EndSession(session.Vin, session.SessionId, SessionEndReason.SiloShuttingDown);
+            }
+
+            // Let the vehicle streams finish with their own status ("reconnect") before the server cuts what is left.
+            for (var waited = 0; LocalSessions.Count > 0 && waited < 40; waited++)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), _time, CancellationToken.None);
             }
 
             await _streamsStopping.CancelAsync();

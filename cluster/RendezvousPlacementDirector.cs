@@ -66,6 +66,9 @@ public sealed class RendezvousPlacementDirector : IPlacementDirector
         }
     }
 
+    /// <summary>Whether <see cref="BeginLeave"/> was called.</summary>
+    public bool IsLeaving => _leaving;
+
     /// <summary>
     /// From now on this silo owns nothing, whatever membership still says: a leaving silo hands its grains over before it
     /// tells the others, so the new owners only ever see calls it forwards after each grain's state is written.
