@@ -188,8 +188,10 @@ public sealed partial class RedisVehicleEventBus : IVehicleEventBus, IAsyncDispo
     {
         try
         {
-            // The multiplexer keeps the handler and re-subscribes after every reconnect.
-            await _subscriber.SubscribeAsync(subscription.Channel, subscription.Handler).WaitAsync(_sendTimeout);
+            // The multiplexer keeps the handler and re-subscribes after every reconnect. While Redis is reachable a slow
+            // answer (a loaded machine) is worth waiting for: watchers wait for it before reading their first state.
+            var wait = _redis.IsConnected ? _sendTimeout * 5 : _sendTimeout;
+            await _subscriber.SubscribeAsync(subscription.Channel, subscription.Handler).WaitAsync(wait);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
