@@ -198,14 +198,15 @@ public sealed class FleetOperatorService
         var caller = RequireOperator(context);
         Check(_validator.Validate(request));
 
-        // Subscribed before the first read, so no change falls between the snapshot and the stream.
+        // Subscribed before the first read, so no change falls between the snapshot and the stream; the token's expiry
+        // is armed before the client sees anything, so it covers the whole stream.
+        using var expiry = TokenExpiry.Watch(caller, _time);
         using var subscription = _events.SubscribeVehicle(request.Vin);
         await subscription.Ready;
         var vehicle = await ReadableVehicleAsync(caller, request.Vin);
         await responseStream.WriteAsync(new VehicleEvent { Vehicle = vehicle }, context.CancellationToken);
         var lastVersion = vehicle.StateVersion;
         var dropped = 0L;
-        using var expiry = TokenExpiry.Watch(caller, _time);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, expiry.Token);
         try
         {
@@ -258,11 +259,11 @@ public sealed class FleetOperatorService
         var fleets = ReadableFleets(caller, request.FleetId);
 
         // One fleet: its own subscription. Several: every fleet, filtered here by what the caller may read.
+        using var expiry = TokenExpiry.Watch(caller, _time);
         using var subscription = _events.SubscribeFleet(fleets.Count == 1 ? fleets[0] : IVehicleEventBus.AllFleets);
         await subscription.Ready;
         var readable = fleets.ToHashSet(StringComparer.Ordinal);
         var coalescer = new FleetUpdateCoalescer(_time, _validator.EffectiveWatchInterval(request), request.HasOnline ? request.Online : null);
-        using var expiry = TokenExpiry.Watch(caller, _time);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, expiry.Token);
         try
         {

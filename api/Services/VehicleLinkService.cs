@@ -79,6 +79,9 @@ public sealed partial class VehicleLinkService
         var writeLock = new SemaphoreSlim(1, 1);
         var endReason = SessionEndReason.None;
         var sessionOpened = false;
+
+        // Armed before Welcome, so the token's expiry covers everything the vehicle can observe.
+        using var tokenExpiry = TokenExpiry.Watch(vehicle, _time);
         try
         {
             var grant = await grain.OpenSessionAsync(new SessionRequest(
@@ -104,7 +107,6 @@ public sealed partial class VehicleLinkService
             }
 
             // The stream ends with the call, the session (replaced, timed out, overflowing) or the token's expiry.
-            using var tokenExpiry = TokenExpiry.Watch(vehicle, _time);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Ended, tokenExpiry.Token);
             var writer = WriteOutboundAsync(session, responseStream, writeLock, stop.Token);
             var reattacher = ReattachAsync(grain, session, new SessionRequest(
