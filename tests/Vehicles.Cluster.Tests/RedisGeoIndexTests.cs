@@ -3,13 +3,13 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using Vehicles.Grains;
+using Vehicles.Testing;
 
 namespace Vehicles.Cluster.Tests;
 
 public sealed class RedisGeoIndexTests : IAsyncLifetime
 {
     // The Earth radius Redis uses for geo distances.
-    private const double EarthRadiusKm = 6372.7975608;
     private const double CenterLatitude = 48.137;
     private const double CenterLongitude = 11.575;
 
@@ -52,7 +52,7 @@ public sealed class RedisGeoIndexTests : IAsyncLifetime
         var nearest = await index.NearbyAsync("fleet-1", CenterLatitude, CenterLongitude, 20, 10, CancellationToken.None);
 
         var expected = points
-            .Select(p => (p.Vin, DistanceKm: Haversine(CenterLatitude, CenterLongitude, p.Latitude, p.Longitude)))
+            .Select(p => (p.Vin, DistanceKm: Haversine.DistanceKm(CenterLatitude, CenterLongitude, p.Latitude, p.Longitude)))
             .OrderBy(p => p.DistanceKm)
             .ToList();
 
@@ -146,12 +146,4 @@ public sealed class RedisGeoIndexTests : IAsyncLifetime
         return index;
     }
 
-    private static double Haversine(double lat1, double lon1, double lat2, double lon2)
-    {
-        static double Radians(double degrees) => degrees * Math.PI / 180;
-        var dLat = Radians(lat2 - lat1);
-        var dLon = Radians(lon2 - lon1);
-        var a = Math.Pow(Math.Sin(dLat / 2), 2) + Math.Cos(Radians(lat1)) * Math.Cos(Radians(lat2)) * Math.Pow(Math.Sin(dLon / 2), 2);
-        return 2 * EarthRadiusKm * Math.Asin(Math.Sqrt(a));
-    }
 }

@@ -2,13 +2,13 @@ using Vehicles.Api.Security;
 using Vehicles.Api.V1;
 using Vehicles.Grpc;
 using Method = Vehicles.Grpc.Method;
+using Vehicles.Testing;
 
 namespace Vehicles.EndToEnd.Tests;
 
 public sealed class FindNearbyVehiclesTests : SiloTestBase
 {
     // The sphere Redis measures on; the brute force below uses it independently of the server's code.
-    private const double EarthRadiusKm = 6372.797560856;
     private const double CenterLatitude = 52.52;
     private const double CenterLongitude = 13.405;
 
@@ -43,7 +43,7 @@ public sealed class FindNearbyVehiclesTests : SiloTestBase
         });
 
         var expected = positions
-            .Select(p => (p.Vin, p.Latitude, p.Longitude, DistanceKm: Haversine(CenterLatitude, CenterLongitude, p.Latitude, p.Longitude)))
+            .Select(p => (p.Vin, p.Latitude, p.Longitude, DistanceKm: Haversine.DistanceKm(CenterLatitude, CenterLongitude, p.Latitude, p.Longitude)))
             .Where(p => p.DistanceKm <= 10)
             .OrderBy(p => p.DistanceKm)
             .ThenBy(p => p.Vin, StringComparer.Ordinal)
@@ -127,12 +127,4 @@ public sealed class FindNearbyVehiclesTests : SiloTestBase
         });
     }
 
-    private static double Haversine(double lat1, double lon1, double lat2, double lon2)
-    {
-        static double Radians(double degrees) => degrees * Math.PI / 180;
-        var dLat = Radians(lat2 - lat1);
-        var dLon = Radians(lon2 - lon1);
-        var a = Math.Pow(Math.Sin(dLat / 2), 2) + (Math.Cos(Radians(lat1)) * Math.Cos(Radians(lat2)) * Math.Pow(Math.Sin(dLon / 2), 2));
-        return 2 * EarthRadiusKm * Math.Asin(Math.Sqrt(a));
-    }
 }

@@ -9,7 +9,6 @@ namespace Vehicles.Grains.Tests;
 public sealed class GeoIndexTests
 {
     // The sphere Redis measures on, written out here so the brute force does not borrow the index's constant.
-    private const double EarthRadiusKm = 6372.797560856;
     private const double CenterLatitude = 48.137;
     private const double CenterLongitude = 11.575;
 
@@ -30,7 +29,7 @@ public sealed class GeoIndexTests
         var nearby = await index.NearbyAsync("fleet-a", CenterLatitude, CenterLongitude, radiusKm, limit, CancellationToken.None);
 
         var expected = points
-            .Select(p => (p.Vin, DistanceKm: Haversine(CenterLatitude, CenterLongitude, p.Latitude, p.Longitude)))
+            .Select(p => (p.Vin, DistanceKm: Haversine.DistanceKm(CenterLatitude, CenterLongitude, p.Latitude, p.Longitude)))
             .Where(p => p.DistanceKm <= radiusKm)
             .OrderBy(p => p.DistanceKm)
             .ThenBy(p => p.Vin, StringComparer.Ordinal)
@@ -55,7 +54,7 @@ public sealed class GeoIndexTests
 
         var nearby = await index.NearbyAsync("fleet-a", CenterLatitude, CenterLongitude, 15, 10_000, CancellationToken.None);
 
-        var inside = points.Where(p => Haversine(CenterLatitude, CenterLongitude, p.Latitude, p.Longitude) <= 15).Select(p => p.Vin).ToHashSet();
+        var inside = points.Where(p => Haversine.DistanceKm(CenterLatitude, CenterLongitude, p.Latitude, p.Longitude) <= 15).Select(p => p.Vin).ToHashSet();
         Assert.InRange(inside.Count, 100, points.Count - 100);
         Assert.Equal(inside, nearby.Select(n => n.Vin).ToHashSet());
         Assert.All(nearby, n => Assert.InRange(n.DistanceKm, 0, 15));
@@ -124,7 +123,7 @@ public sealed class GeoIndexTests
     [Fact]
     public void DistanceKm_AntipodalPoints_IsHalfTheCircumference()
     {
-        Assert.Equal(Math.PI * EarthRadiusKm, InMemoryVehicleGeoIndex.DistanceKm(0, 0, 0, 180), 1e-6);
+        Assert.Equal(Math.PI * Haversine.EarthRadiusKm, InMemoryVehicleGeoIndex.DistanceKm(0, 0, 0, 180), 1e-6);
         Assert.Equal(0, InMemoryVehicleGeoIndex.DistanceKm(CenterLatitude, CenterLongitude, CenterLatitude, CenterLongitude));
     }
 
@@ -203,14 +202,6 @@ public sealed class GeoIndexTests
             .ToList();
     }
 
-    private static double Haversine(double lat1, double lon1, double lat2, double lon2)
-    {
-        static double Radians(double degrees) => degrees * Math.PI / 180;
-        var dLat = Radians(lat2 - lat1);
-        var dLon = Radians(lon2 - lon1);
-        var a = Math.Pow(Math.Sin(dLat / 2), 2) + (Math.Cos(Radians(lat1)) * Math.Cos(Radians(lat2)) * Math.Pow(Math.Sin(dLon / 2), 2));
-        return 2 * EarthRadiusKm * Math.Asin(Math.Sqrt(a));
-    }
 
     /// <summary>An index whose store is down and that cannot hold the positions it is given, as Redis near a pole.</summary>
     private sealed class FailingGeoIndex : IVehicleGeoIndex
