@@ -198,8 +198,7 @@ public sealed class ActorRuntime : IGrainFactory, IHostedService, IAsyncDisposab
         {
             if (!_placement.IsLocal(id))
             {
-                activation.RequestDeactivation(reason, onlyIfIdle: false);
-                pending.Add(activation.WhenDeactivated());
+                pending.Add(HandOver(activation, reason));
             }
         }
 
@@ -231,7 +230,12 @@ public sealed class ActorRuntime : IGrainFactory, IHostedService, IAsyncDisposab
             return Task.CompletedTask;
         }
 
-        activation.RequestDeactivation(new DeactivationReason(DeactivationReasonCode.PlacementChanged, "The grain's new owner asked for it."), onlyIfIdle: false);
+        return HandOver(activation, new DeactivationReason(DeactivationReasonCode.PlacementChanged, "The grain's new owner asked for it."));
+    }
+
+    private static Task HandOver(Activation activation, DeactivationReason reason)
+    {
+        activation.RequestDeactivation(reason, onlyIfIdle: false);
         return activation.WhenDeactivated();
     }
 

@@ -69,9 +69,6 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IGrainActivati
     /// <summary>This silo's generation.</summary>
     public SiloAddress LocalSilo => _membership.LocalSilo;
 
-    /// <summary>The membership service (for the admin view).</summary>
-    public MembershipService Membership => _membership;
-
     /// <summary>The streams held by this silo.</summary>
     public VehicleSessionDirectory LocalSessions { get; }
 
@@ -79,13 +76,25 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IGrainActivati
     /// <remarks>Cancelled at the end of a graceful leave, so that streams (silo-to-silo calls, vehicles, watchers) outlive the hand-over.</remarks>
     public CancellationToken Stopping => _streamsStopping.Token;
 
-    /// <summary>Activations handed over to other silos since start.</summary>
-    public long HandedOver { get; private set; }
-
     private ActorRuntime Runtime => _runtime ??= _services.GetRequiredService<ActorRuntime>();
 
     /// <inheritdoc />
-    public void Send(GrainId target, GrainRequest request) => Send(target, request, hops: 0);
+    public void Send(GrainId target, GrainRequest request)
+    {
+        if (!_placement.TryGetOwner(target, out var owner))
+        {
+            request.TrySetException(new GrainUnavailableException($"No active silo owns grain {target} at the moment; retry."));
+            return;
+        }
+
+        if (owner == LocalSilo)
+        {
+            Runtime.DispatchLocal(target, request);
+            return;
+        }
+
+        Forward(owner, target, request, hops: 0);
+    }
 
     /// <summary>Runs a call that arrived from another silo: here if this silo owns the grain (or the hop limit is reached), else at its owner.</summary>
     internal void Dispatch(GrainId target, GrainRequest request, uint hops)
@@ -112,8 +121,7 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IGrainActivati
     /// </remarks>
     public async ValueTask BeforeActivateAsync(GrainId grainId, CancellationToken cancellationToken)
     {
-        var (_, ageMs) = _placement.LastChange;
-        if (ageMs > ReleaseWindow.TotalMilliseconds)
+        if (_placement.MillisecondsSinceChange > ReleaseWindow.TotalMilliseconds)
         {
             return;
         }
@@ -176,7 +184,6 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IGrainActivati
             // this silo forwards each call once the grain's state is written, so no new owner activates from stale state.
             _placement.BeginLeave();
             var handedOver = await Runtime.RebalanceAsync(cancellationToken);
-            HandedOver += handedOver;
             await _membership.BeginLeaveAsync(cancellationToken);
             LogLeaving(_logger, LocalSilo, handedOver, _options.EffectiveHandoverGrace);
             await Task.Delay(_options.EffectiveHandoverGrace, _time, cancellationToken);
@@ -235,23 +242,6 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IGrainActivati
         _streamsStopping.Dispose();
     }
 
-    private void Send(GrainId target, GrainRequest request, uint hops)
-    {
-        if (!_placement.TryGetOwner(target, out var owner))
-        {
-            request.TrySetException(new GrainUnavailableException($"No active silo owns grain {target} at the moment; retry."));
-            return;
-        }
-
-        if (owner == LocalSilo)
-        {
-            Runtime.DispatchLocal(target, request);
-            return;
-        }
-
-        Forward(owner, target, request, hops);
-    }
-
     // A call for a grain whose activation here is still handing over (writing its state) waits for it: the new owner
     // then reads what this one wrote instead of activating from older state and being fenced later.
     private void Forward(SiloAddress owner, GrainId target, GrainRequest request, uint hops)
@@ -286,8 +276,7 @@ public sealed partial class ClusterRuntime : IGrainCallTransport, IGrainActivati
                 var current = _placement.Placement;
                 _handledPlacement = current;
                 var handedOver = await Runtime.RebalanceAsync(cancellationToken);
-                HandedOver += handedOver;
-                var reattached = 0;
+                    var reattached = 0;
                 foreach (var session in LocalSessions.Sessions)
                 {
                     var id = new GrainId("vehicle", session.Vin);

@@ -10,7 +10,7 @@ namespace Vehicles.Cluster;
 /// </summary>
 public sealed class RendezvousPlacementDirector : IPlacementDirector
 {
-    private State _state = new(default, RendezvousPlacement.Empty, RendezvousPlacement.Empty, 0);
+    private State _state = new(default, RendezvousPlacement.Empty, 0);
     private volatile bool _leaving;
 
     /// <summary>This silo; <c>default</c> until the first update.</summary>
@@ -50,21 +50,14 @@ public sealed class RendezvousPlacementDirector : IPlacementDirector
         var next = new RendezvousPlacement(activeSilos);
         Volatile.Write(ref _state, next.Silos.SequenceEqual(current.Placement.Silos)
             ? current with { Local = localSilo }
-            : new State(localSilo, next, current.Placement, Environment.TickCount64));
+            : new State(localSilo, next, Environment.TickCount64));
     }
 
     /// <summary>
-    /// The placement in force before the last change of the active silos, and how many milliseconds ago it changed; a
-    /// new owner asks the previous one to release a grain (see <see cref="ClusterRuntime"/>).
+    /// Milliseconds since the set of active silos last changed: shortly after a change, a silo asks the others to release
+    /// a grain before it activates it (see <see cref="ClusterRuntime"/>).
     /// </summary>
-    public (RendezvousPlacement Previous, long AgeMs) LastChange
-    {
-        get
-        {
-            var state = Volatile.Read(ref _state);
-            return (state.Previous, Environment.TickCount64 - state.ChangedAt);
-        }
-    }
+    public long MillisecondsSinceChange => Environment.TickCount64 - Volatile.Read(ref _state).ChangedAt;
 
     /// <summary>Whether <see cref="BeginLeave"/> was called.</summary>
     public bool IsLeaving => _leaving;
@@ -93,5 +86,5 @@ public sealed class RendezvousPlacementDirector : IPlacementDirector
     /// <summary>The silo that owns <paramref name="grainId"/>, for the call transport; <see langword="false"/> while no silo is active.</summary>
     public bool TryGetOwner(GrainId grainId, out SiloAddress owner) => Placement.TryGetOwner(grainId, out owner);
 
-    private sealed record State(SiloAddress Local, RendezvousPlacement Placement, RendezvousPlacement Previous, long ChangedAt);
+    private sealed record State(SiloAddress Local, RendezvousPlacement Placement, long ChangedAt);
 }

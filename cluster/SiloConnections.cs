@@ -50,9 +50,6 @@ public sealed partial class SiloConnections : IAsyncDisposable
         _timeouts = time.CreateTimer(static s => ((SiloConnections)s!).ExpireCalls(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
-    /// <summary>Grain calls sent to other silos and not yet answered.</summary>
-    public int PendingCalls => _links.Values.Sum(l => l.PendingCount);
-
     /// <summary>Sends a grain call to the silo at <paramref name="endpoint"/>; the answer completes <paramref name="request"/>.</summary>
     public void SendCall(string endpoint, GrainId target, GrainRequest request, uint hops)
     {
@@ -211,8 +208,6 @@ internal sealed partial class SiloLink : IAsyncDisposable
     public string Endpoint { get; }
 
     public CallInvoker Invoker { get; }
-
-    public int PendingCount => _pending.Count + _queue.Reader.Count;
 
     public void Enqueue(SiloConnections.OutgoingCall call)
     {
