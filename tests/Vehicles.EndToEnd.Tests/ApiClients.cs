@@ -1,51 +1,31 @@
 using Google.Protobuf;
-using Google.Protobuf.Reflection;
 using Google.Protobuf.WellKnownTypes;
 using Vehicles.Api.V1;
 using Vehicles.Grpc;
 using Vehicles.Grpc.Testing;
-using Method = Vehicles.Grpc.Method;
 
 namespace Vehicles.EndToEnd.Tests;
-
-/// <summary>Methods of a service, built once from its descriptor: our C# client has no generated stubs.</summary>
-internal static class Methods
-{
-    private static readonly ServiceDescriptor _fleet = FleetOperatorReflection.Descriptor.Services[0];
-    private static readonly ServiceDescriptor _link = VehicleLinkReflection.Descriptor.Services[0];
-
-    public static readonly Method<GetVehicleRequest, Vehicle> GetVehicle = Method.Create<GetVehicleRequest, Vehicle>(_fleet, "GetVehicle");
-    public static readonly Method<ListVehiclesRequest, ListVehiclesResponse> ListVehicles = Method.Create<ListVehiclesRequest, ListVehiclesResponse>(_fleet, "ListVehicles");
-    public static readonly Method<SendCommandRequest, SendCommandResponse> SendCommand = Method.Create<SendCommandRequest, SendCommandResponse>(_fleet, "SendCommand");
-    public static readonly Method<GetCommandRequest, Command> GetCommand = Method.Create<GetCommandRequest, Command>(_fleet, "GetCommand");
-    public static readonly Method<CancelCommandRequest, Command> CancelCommand = Method.Create<CancelCommandRequest, Command>(_fleet, "CancelCommand");
-    public static readonly Method<ListCommandsRequest, ListCommandsResponse> ListCommands = Method.Create<ListCommandsRequest, ListCommandsResponse>(_fleet, "ListCommands");
-    public static readonly Method<WatchVehicleRequest, VehicleEvent> WatchVehicle = Method.Create<WatchVehicleRequest, VehicleEvent>(_fleet, "WatchVehicle");
-    public static readonly Method<WatchFleetRequest, FleetUpdate> WatchFleet = Method.Create<WatchFleetRequest, FleetUpdate>(_fleet, "WatchFleet");
-    public static readonly Method<VehicleMessage, ServerMessage> Connect = Method.Create<VehicleMessage, ServerMessage>(_link, "Connect");
-    public static readonly Method<ReportRequest, ReportResponse> Report = Method.Create<ReportRequest, ReportResponse>(_link, "Report");
-}
 
 /// <summary>An operator's client of FleetOperator, with its token on every call.</summary>
 public sealed class FleetOperatorClient(CallInvoker invoker, string? token)
 {
-    public Task<Vehicle> GetVehicleAsync(string vin) => Unary(Methods.GetVehicle, new GetVehicleRequest { Vin = vin });
+    public Task<Vehicle> GetVehicleAsync(string vin) => Unary(ApiMethods.GetVehicle, new GetVehicleRequest { Vin = vin });
 
-    public Task<ListVehiclesResponse> ListVehiclesAsync(ListVehiclesRequest request) => Unary(Methods.ListVehicles, request);
+    public Task<ListVehiclesResponse> ListVehiclesAsync(ListVehiclesRequest request) => Unary(ApiMethods.ListVehicles, request);
 
-    public Task<SendCommandResponse> SendCommandAsync(SendCommandRequest request, TimeSpan? timeout = null) => Unary(Methods.SendCommand, request, timeout);
+    public Task<SendCommandResponse> SendCommandAsync(SendCommandRequest request, TimeSpan? timeout = null) => Unary(ApiMethods.SendCommand, request, timeout);
 
-    public Task<Command> GetCommandAsync(string vin, string commandId) => Unary(Methods.GetCommand, new GetCommandRequest { Vin = vin, CommandId = commandId });
+    public Task<Command> GetCommandAsync(string vin, string commandId) => Unary(ApiMethods.GetCommand, new GetCommandRequest { Vin = vin, CommandId = commandId });
 
-    public Task<Command> CancelCommandAsync(string vin, string commandId) => Unary(Methods.CancelCommand, new CancelCommandRequest { Vin = vin, CommandId = commandId });
+    public Task<Command> CancelCommandAsync(string vin, string commandId) => Unary(ApiMethods.CancelCommand, new CancelCommandRequest { Vin = vin, CommandId = commandId });
 
-    public Task<ListCommandsResponse> ListCommandsAsync(ListCommandsRequest request) => Unary(Methods.ListCommands, request);
+    public Task<ListCommandsResponse> ListCommandsAsync(ListCommandsRequest request) => Unary(ApiMethods.ListCommands, request);
 
     public AsyncServerStreamingCall<VehicleEvent> WatchVehicle(string vin, CancellationToken cancellationToken) =>
-        invoker.AsyncServerStreamingCall(Methods.WatchVehicle, null, NoDeadline(cancellationToken), new WatchVehicleRequest { Vin = vin });
+        invoker.AsyncServerStreamingCall(ApiMethods.WatchVehicle, null, NoDeadline(cancellationToken), new WatchVehicleRequest { Vin = vin });
 
     public AsyncServerStreamingCall<FleetUpdate> WatchFleet(WatchFleetRequest request, CancellationToken cancellationToken) =>
-        invoker.AsyncServerStreamingCall(Methods.WatchFleet, null, NoDeadline(cancellationToken), request);
+        invoker.AsyncServerStreamingCall(ApiMethods.WatchFleet, null, NoDeadline(cancellationToken), request);
 
     // Watches carry no deadline: the silo's fake clock would fire it when a test moves time. The caller's token bounds them.
     private CallOptions NoDeadline(CancellationToken cancellationToken) => new(TestSilo.With(token, null, cancellationToken).Headers, null, cancellationToken);
@@ -105,7 +85,7 @@ public sealed class SimulatedVehicle(CallInvoker invoker, string vin, string tok
     public void Open()
     {
         _stop.CancelAfter(TimeSpan.FromSeconds(90));
-        _call ??= invoker.AsyncDuplexStreamingCall(Methods.Connect, null, new CallOptions(TestSilo.With(token).Headers, null, _stop.Token));
+        _call ??= invoker.AsyncDuplexStreamingCall(ApiMethods.Connect, null, new CallOptions(TestSilo.With(token).Headers, null, _stop.Token));
     }
 
     public async Task ReadWelcomeAsync()

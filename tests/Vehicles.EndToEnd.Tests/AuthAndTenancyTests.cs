@@ -101,7 +101,7 @@ public sealed class AuthAndTenancyTests : SiloTestBase
         await vehicle.ConnectAsync(helloVin: Vin(2));
         var ended = await vehicle.ReadUntilEndAsync();
         var report = await Poll.FailsAsync(() => new FleetOperatorClient(Silo.Invoker, Silo.VehicleToken(Vin(1), Fleet)).Unary(
-            Methods.Report,
+            ApiMethods.Report,
             new ReportRequest { Vin = Vin(2), Status = new StatusReport { Sequence = 1, CaptureTime = Silo.Clock.Now() } }));
 
         Assert.Equal(StatusCode.PermissionDenied, ended.StatusCode);
@@ -114,7 +114,7 @@ public sealed class AuthAndTenancyTests : SiloTestBase
     {
         var asVehicle = await GetVehicleAs(Silo.VehicleToken(Vin(1), Fleet), Vin(1));
         var report = await Poll.FailsAsync(() => Operator.Unary(
-            Methods.Report,
+            ApiMethods.Report,
             new ReportRequest { Vin = Vin(1), Status = new StatusReport { Sequence = 1, CaptureTime = Silo.Clock.Now() } }));
 
         Assert.Equal(StatusCode.PermissionDenied, asVehicle.StatusCode);

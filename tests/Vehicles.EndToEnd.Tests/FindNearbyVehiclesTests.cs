@@ -1,8 +1,6 @@
 using Vehicles.Api.Security;
 using Vehicles.Api.V1;
 using Vehicles.Grpc;
-using Method = Vehicles.Grpc.Method;
-using Vehicles.Testing;
 
 namespace Vehicles.EndToEnd.Tests;
 
@@ -11,9 +9,6 @@ public sealed class FindNearbyVehiclesTests : SiloTestBase
     // The sphere Redis measures on; the brute force below uses it independently of the server's code.
     private const double CenterLatitude = 52.52;
     private const double CenterLongitude = 13.405;
-
-    private static readonly Method<FindNearbyVehiclesRequest, FindNearbyVehiclesResponse> _findNearby =
-        Method.Create<FindNearbyVehiclesRequest, FindNearbyVehiclesResponse>(FleetOperatorReflection.Descriptor.Services[0], "FindNearbyVehicles");
 
     [Fact]
     public async Task FindNearbyVehicles_AfterVehiclesReport_ReturnsTheBruteForceAnswerNearestFirst()
@@ -114,13 +109,13 @@ public sealed class FindNearbyVehiclesTests : SiloTestBase
         new() { FleetId = fleetId, Latitude = CenterLatitude, Longitude = CenterLongitude, RadiusKm = radiusKm };
 
     private static Task<FindNearbyVehiclesResponse> FindAsync(FleetOperatorClient client, FindNearbyVehiclesRequest request) =>
-        client.Unary(_findNearby, request);
+        client.Unary(ApiMethods.FindNearbyVehicles, request);
 
     // A unary report answers after the grain merged it, so the position is indexed when this returns.
     private async Task ReportPositionAsync(string vin, string fleet, double latitude, double longitude, ulong sequence = 1)
     {
         var vehicle = new FleetOperatorClient(Silo.Invoker, Silo.VehicleToken(vin, fleet));
-        await vehicle.Unary(Methods.Report, new ReportRequest
+        await vehicle.Unary(ApiMethods.Report, new ReportRequest
         {
             Vin = vin,
             Status = new StatusReport { Sequence = sequence, CaptureTime = Silo.Clock.Now(), Signals = Signal.Position(latitude, longitude) },

@@ -52,7 +52,7 @@ public sealed class VehicleFlowTests : SiloTestBase
         var link = new FleetOperatorClient(Silo.Invoker, Silo.VehicleToken(Vin(2), Fleet));
         var request = new ReportRequest { Vin = Vin(2), Status = new StatusReport { Sequence = 1, CaptureTime = Silo.Clock.Now(), Signals = Signal.Speed(7) } };
 
-        var response = await link.Unary(Methods.Report, request);
+        var response = await link.Unary(ApiMethods.Report, request);
         var state = await Operator.GetVehicleAsync(Vin(2));
 
         Assert.Equal(1ul, response.Ack.Sequence);
