@@ -19,14 +19,20 @@ install_missing() {
   local missing=()
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-  /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || missing+=(python3-grpcio)
-  /usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || missing+=(python3-protobuf)
+  # -I (isolated): the repository's grpc/ folder must not pass for the grpc package when run from its root.
+  /usr/bin/python3 -I -c 'import grpc' >/dev/null 2>&1 || missing+=(python3-grpcio)
+  /usr/bin/python3 -I -c 'import google.protobuf' >/dev/null 2>&1 || missing+=(python3-protobuf)
   command -v h2load >/dev/null 2>&1 || missing+=(nghttp2-client)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "servers.sh: installing ${missing[*]}" >&2
     as_root apt-get -o DPkg::Lock::Timeout=300 update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
       --no-install-recommends "${missing[@]}" >/dev/null
+    # What was installed must now be there; anything else would fail every test that needs it, misleadingly.
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "servers.sh: postgresql did not install" >&2; exit 1; }
+    command -v redis-server >/dev/null 2>&1 || { echo "servers.sh: redis-server did not install" >&2; exit 1; }
+    /usr/bin/python3 -I -c 'import grpc, google.protobuf' >/dev/null 2>&1 || { echo "servers.sh: python3-grpcio or python3-protobuf did not install" >&2; exit 1; }
+    command -v h2load >/dev/null 2>&1 || { echo "servers.sh: nghttp2-client did not install" >&2; exit 1; }
   fi
 }
 

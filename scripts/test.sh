@@ -13,7 +13,12 @@ export VEHICLES_SERVERS_DIR="${VEHICLES_SERVERS_DIR:-/tmp/vehicles-test-servers}
 # Ports apart from the development servers (scripts/servers.sh start) so both can run at once.
 export VEHICLES_PG_PORT="${VEHICLES_PG_PORT:-55433}" VEHICLES_REDIS_PORT="${VEHICLES_REDIS_PORT:-56380}"
 trap 'scripts/servers.sh stop' EXIT
-eval "$(scripts/servers.sh start)"
+# Captured first: `eval "$(...)"` would swallow a failure of servers.sh and the tests would fail misleadingly.
+if ! server_env="$(scripts/servers.sh start)"; then
+  echo "test.sh: scripts/servers.sh start failed (see above); no tests were run" >&2
+  exit 1
+fi
+eval "$server_env"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build Vehicles.sln -c Release -nologo -v q

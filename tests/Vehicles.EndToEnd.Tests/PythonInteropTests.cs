@@ -54,6 +54,8 @@ public sealed class PythonInteropTests : SiloTestBase
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
+        // -I: isolated, so no folder near the script or the working directory can pass for the grpc package.
+        startInfo.ArgumentList.Add("-I");
         startInfo.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "python", "api_interop.py"));
         startInfo.ArgumentList.Add("--target");
         startInfo.ArgumentList.Add(Silo.Address.Host + ":" + Silo.Address.Port);

@@ -57,6 +57,8 @@ internal sealed class PythonGrpcClient
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
+        // -I: isolated, so no folder near the script or the working directory can pass for the grpc package.
+        startInfo.ArgumentList.Add("-I");
         startInfo.ArgumentList.Add(ScriptPath);
         startInfo.ArgumentList.Add("--target");
         startInfo.ArgumentList.Add(_target);
