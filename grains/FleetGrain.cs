@@ -1,7 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Vehicles.Actors;
 using Vehicles.Grains.State;
 
 namespace Vehicles.Grains;
@@ -23,19 +22,19 @@ public sealed class FleetGrain : Grain, IFleetGrain
     private string[]? _sortedVins;
     private readonly DeferredCheckpoint _checkpoint;
 
-    /// <summary>Creates the grain (the actor runtime does).</summary>
+    /// <summary>Creates the grain (Orleans does).</summary>
     public FleetGrain(
-        [PersistentState("fleet")] IPersistentState<FleetGrainState> state,
+        [PersistentState("fleet", GrainsServiceCollectionExtensions.StorageName)] IPersistentState<FleetGrainState> state,
         IOptions<VehicleGrainOptions> options,
         ILogger<FleetGrain> logger)
     {
         _state = state;
         _options = options.Value;
         _logger = logger;
-        _fleetId = GrainKey;
+        _fleetId = this.GetPrimaryKeyString();
         _checkpoint = new DeferredCheckpoint(
             _options.FleetCheckpointInterval,
-            RegisterGrainTimer,
+            (callback, due, period) => this.RegisterGrainTimer(callback, due, period),
             token => _state.WriteStateAsync(token),
             ex => _logger.LogWarning(ex, "Checkpoint of fleet {FleetId} failed; retrying after the checkpoint interval", _fleetId));
     }
@@ -50,7 +49,7 @@ public sealed class FleetGrain : Grain, IFleetGrain
     }
 
     /// <inheritdoc />
-    public Task UpdateMemberAsync(FleetMemberUpdate update)
+    public Task UpdateMemberAsync(FleetMemberUpdate update, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(update);
         var lastSeen = Timestamp.FromDateTimeOffset(update.LastSeen);
@@ -75,7 +74,7 @@ public sealed class FleetGrain : Grain, IFleetGrain
     }
 
     /// <inheritdoc />
-    public Task RemoveMemberAsync(string vin)
+    public Task RemoveMemberAsync(string vin, CancellationToken cancellationToken = default)
     {
         if (_state.State.Members.Remove(vin))
         {
@@ -87,7 +86,7 @@ public sealed class FleetGrain : Grain, IFleetGrain
     }
 
     /// <inheritdoc />
-    public Task<FleetVehiclePage> ListVehiclesAsync(int pageSize, string? pageToken, bool? online)
+    public Task<FleetVehiclePage> ListVehiclesAsync(int pageSize, string? pageToken, bool? online, CancellationToken cancellationToken = default)
     {
         var size = pageSize <= 0 ? DefaultPageSize : Math.Min(pageSize, MaxPageSize);
         var vins = _sortedVins ??= SortedVins(_state.State);
@@ -118,7 +117,7 @@ public sealed class FleetGrain : Grain, IFleetGrain
             page.Add(new FleetMember(vins[index], member.Online, member.LastSeenTime?.ToDateTimeOffset() ?? default));
         }
 
-        return Task.FromResult(new FleetVehiclePage(page, hasMore ? page[^1].Vin : string.Empty));
+        return Task.FromResult(new FleetVehiclePage([.. page], hasMore ? page[^1].Vin : string.Empty));
     }
 
     private static string[] SortedVins(FleetGrainState state)
