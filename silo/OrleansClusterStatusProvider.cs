@@ -15,12 +15,12 @@ internal sealed class OrleansClusterStatusProvider(IGrainFactory grains, ILocalS
     public async Task<IReadOnlyList<ApiSilo>> ListSilosAsync(bool includeDead, CancellationToken cancellationToken)
     {
         var management = grains.GetGrain<IManagementGrain>(0);
-        var hosts = await management.GetDetailedHosts(onlyActive: false);
+        var hosts = await management.GetDetailedHosts(onlyActive: false, cancellationToken);
         var active = hosts.Where(h => h.Status == SiloStatus.Active).Select(h => h.SiloAddress).ToArray();
         var activations = new Dictionary<SiloAddress, long>();
         if (active.Length > 0)
         {
-            var statistics = await management.GetRuntimeStatistics(active);
+            var statistics = await management.GetRuntimeStatistics(active, cancellationToken);
             for (var i = 0; i < active.Length && i < statistics.Length; i++)
             {
                 activations[active[i]] = statistics[i].ActivationCount;

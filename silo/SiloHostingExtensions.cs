@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
 using Vehicles.Api;
 using Vehicles.Api.Services;
-using Vehicles.Api.Sessions;
+using Orleans.Serialization;
 using Vehicles.Grains.Serialization;
 using Vehicles.Grpc.Health;
 using Vehicles.Grpc.Reflection;
@@ -60,7 +60,7 @@ public static class SiloHostingExtensions
     // Orleans options from our configuration keys. Failure detection is tuned so that a silo killed with kill -9 is
     // declared dead in about a second (ProbeTimeout = MaxProbeTimeout = 1 s, two missed probes, one vote), well within
     // the 5 s the cluster promises; every value can be overridden under Cluster:Membership.
-    private static void ConfigureSiloOptions(this ISiloBuilder silo, IConfiguration configuration)
+    private static void ConfigureSiloOptions(this ISiloBuilder silo, ConfigurationManager configuration)
     {
         silo.Configure<SiloOptions>(options => options.SiloName = configuration["Grpc:Address"] ?? "127.0.0.1:50051");
         silo.Configure<ClusterMembershipOptions>(options =>

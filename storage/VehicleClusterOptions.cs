@@ -24,7 +24,7 @@ public sealed class VehicleClusterOptions
     public int SiloPort { get; set; } = 11111;
 
     /// <summary>The port clients connect to. Defaults to 30000.</summary>
-    public int GatewayPort { get; set; } = 30000;
+    public int GatewayPort { get; set; }
 
     /// <summary>The address other silos and clients reach this silo at. Defaults to <c>127.0.0.1</c>.</summary>
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
