@@ -35,8 +35,9 @@ public sealed class SqliteSiloTests : IDisposable
         var payload = (byte[])(await TestDatabases.SqliteScalarAsync(_directory,
             $"SELECT payload FROM grain_state WHERE service_id = '{_serviceId}' AND state_name = 'storage-test-state' AND grain_key = 'VIN1'"))!;
         Assert.Equal("named", StringValue.Parser.ParseFrom(payload).Value);
-        Assert.Equal(1L, await TestDatabases.SqliteScalarAsync(_directory,
-            $"SELECT version FROM grain_state WHERE service_id = '{_serviceId}' AND state_name = 'storage-test-default-state'"));
+        var defaultPayload = (byte[])(await TestDatabases.SqliteScalarAsync(_directory,
+            $"SELECT payload FROM grain_state WHERE service_id = '{_serviceId}' AND state_name = 'storage-test-default-state' AND version = 1"))!;
+        Assert.Equal("default", StringValue.Parser.ParseFrom(defaultPayload).Value);
     }
 
     [Fact]
