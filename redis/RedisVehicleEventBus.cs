@@ -40,8 +40,7 @@ public sealed partial class RedisVehicleEventBus : IVehicleEventBus, IAsyncDispo
     private readonly string _vinChannelPrefix;
     private readonly string _fleetChannelPrefix;
     private readonly Channel<Outbound> _outbound;
-    private readonly Lock _gate = new();
-    private readonly Dictionary<string, RedisSubscription> _redisSubscriptions = new(StringComparer.Ordinal);
+    private readonly RedisChannelSubscriptions _redisSubscriptions;
     private readonly CancellationTokenSource _stop = new();
     private readonly TimeSpan _sendTimeout;
     private readonly Task _pump;
@@ -71,6 +70,7 @@ public sealed partial class RedisVehicleEventBus : IVehicleEventBus, IAsyncDispo
         _sendTimeout = settings.OperationTimeout;
         _vinChannelPrefix = settings.KeyPrefix + ":ev:vin:";
         _fleetChannelPrefix = settings.KeyPrefix + ":ev:fleet:";
+        _redisSubscriptions = new RedisChannelSubscriptions(redis, _sendTimeout, logger);
         _outbound = Channel.CreateBounded<Outbound>(new BoundedChannelOptions(settings.OutboundQueueCapacity)
         {
             SingleReader = true,
@@ -117,7 +117,7 @@ public sealed partial class RedisVehicleEventBus : IVehicleEventBus, IAsyncDispo
     public VehicleEventSubscription SubscribeVehicle(string vin)
     {
         var subscription = _byVin.SubscribeVehicle(vin);
-        subscription.Ready = EnsureRedisSubscription(_vinChannelPrefix + vin, RedisChannel.Literal, name => (_, message) => Deliver(name, message, _byVin, vin, ""));
+        subscription.Ready = EnsureRedisSubscription(_vinChannelPrefix + vin, RedisChannel.Literal, name => message => Deliver(name, message, _byVin, vin, ""));
         return subscription;
     }
 
@@ -127,23 +127,17 @@ public sealed partial class RedisVehicleEventBus : IVehicleEventBus, IAsyncDispo
         if (fleetId == IVehicleEventBus.AllFleets)
         {
             var all = _allFleets.SubscribeFleet(fleetId);
-            all.Ready = EnsureRedisSubscription(_fleetChannelPrefix + "*", RedisChannel.Pattern, name => (_, message) => Deliver(name, message, _allFleets, "", ""));
+            all.Ready = EnsureRedisSubscription(_fleetChannelPrefix + "*", RedisChannel.Pattern, name => message => Deliver(name, message, _allFleets, "", ""));
             return all;
         }
 
         var subscription = _byFleet.SubscribeFleet(fleetId);
-        subscription.Ready = EnsureRedisSubscription(_fleetChannelPrefix + fleetId, RedisChannel.Literal, name => (_, message) => Deliver(name, message, _byFleet, "", fleetId));
+        subscription.Ready = EnsureRedisSubscription(_fleetChannelPrefix + fleetId, RedisChannel.Literal, name => message => Deliver(name, message, _byFleet, "", fleetId));
         return subscription;
     }
 
     /// <summary>Completes once Redis has confirmed (or refused) every subscription made so far: lets tests publish only after it.</summary>
-    internal Task WaitForRedisSubscriptionsAsync()
-    {
-        lock (_gate)
-        {
-            return Task.WhenAll(_redisSubscriptions.Values.Select(s => s.Completion));
-        }
-    }
+    internal Task WaitForRedisSubscriptionsAsync() => _redisSubscriptions.WhenAllReadyAsync();
 
     /// <summary>
     /// Stops sending (events still queued are dropped) and ends this bus's Redis subscriptions; the connection stays
@@ -160,82 +154,19 @@ public sealed partial class RedisVehicleEventBus : IVehicleEventBus, IAsyncDispo
         await _stop.CancelAsync();
         await _pump;
         _stop.Dispose();
-
-        List<KeyValuePair<string, RedisSubscription>> subscriptions;
-        lock (_gate)
-        {
-            subscriptions = [.. _redisSubscriptions];
-            _redisSubscriptions.Clear();
-        }
-
-        foreach (var (name, subscription) in subscriptions)
-        {
-            await UnsubscribeAsync(name, subscription);
-        }
+        await _redisSubscriptions.DisposeAsync();
     }
 
     // Returns when the Redis subscription is in place (or failed: local events still flow).
-    private Task EnsureRedisSubscription(string name, Func<string, RedisChannel> channelFor, Func<string, Action<RedisChannel, RedisValue>> handlerFor)
-    {
-        lock (_gate)
-        {
-            if (_redisSubscriptions.TryGetValue(name, out var existing))
-            {
-                return existing.Completion;
-            }
-
-            var subscription = new RedisSubscription(channelFor(name), handlerFor(name));
-            _redisSubscriptions.Add(name, subscription);
-
-            // Started under the lock so that a subscribe and an unsubscribe of one channel reach the multiplexer in order.
-            subscription.Completion = SubscribeAsync(name, subscription);
-            return subscription.Completion;
-        }
-    }
-
-    private async Task SubscribeAsync(string name, RedisSubscription subscription)
-    {
-        try
-        {
-            // The multiplexer keeps the handler and re-subscribes after every reconnect. While Redis is reachable a slow
-            // answer (a loaded machine) is worth waiting for: watchers wait for it before reading their first state.
-            var wait = _redis.IsConnected ? _sendTimeout * 5 : _sendTimeout;
-            await _subscriber.SubscribeAsync(subscription.Channel, subscription.Handler).WaitAsync(wait);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            LogSubscribeFailed(_logger, ex, name);
-        }
-    }
+    private Task EnsureRedisSubscription(string name, Func<string, RedisChannel> channelFor, Func<string, Action<RedisValue>> handlerFor)
+        => _redisSubscriptions.EnsureAsync(name, channelFor(name), handlerFor(name));
 
     /// <summary>
     /// Local subscriptions end without telling the bus (disposal goes to the in-process bus), so a Redis subscription is
     /// dropped lazily, on the first message that nobody here wants any more.
     /// </summary>
     private void ReleaseIfUnwanted(string name, InProcessVehicleEventBus local, string vin, string fleetId)
-    {
-        lock (_gate)
-        {
-            if (local.HasSubscribers(vin, fleetId) || !_redisSubscriptions.Remove(name, out var subscription))
-            {
-                return;
-            }
-
-            _ = UnsubscribeAsync(name, subscription);
-        }
-    }
-
-    private async Task UnsubscribeAsync(string name, RedisSubscription subscription)
-    {
-        try
-        {
-            await _subscriber.UnsubscribeAsync(subscription.Channel, subscription.Handler).WaitAsync(_sendTimeout);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            LogSubscribeFailed(_logger, ex, name);
-        }
-    }
+        => _redisSubscriptions.ReleaseUnless(name, () => local.HasSubscribers(vin, fleetId));
 
     private void Deliver(string name, RedisValue message, InProcessVehicleEventBus local, string vin, string fleetId)
     {
@@ -322,14 +253,6 @@ public sealed partial class RedisVehicleEventBus : IVehicleEventBus, IAsyncDispo
     }
 
     private readonly record struct Outbound(string Vin, string FleetId, VehicleEvent Event);
-
-    private sealed record RedisSubscription(RedisChannel Channel, Action<RedisChannel, RedisValue> Handler)
-    {
-        public Task Completion { get; set; } = Task.CompletedTask;
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis subscription to {Channel} failed; it is retried when Redis reconnects")]
-    private static partial void LogSubscribeFailed(ILogger logger, Exception exception, string channel);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Publishing a vehicle event to {Channel} failed")]
     private static partial void LogPublishFailed(ILogger logger, Exception exception, string channel);
