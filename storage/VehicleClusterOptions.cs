@@ -23,7 +23,7 @@ public sealed class VehicleClusterOptions
     /// <summary>The port silos talk to each other on. Defaults to 11111.</summary>
     public int SiloPort { get; set; } = 11111;
 
-    /// <summary>The port clients connect to. Defaults to 30000.</summary>
+    /// <summary>The port Orleans clients connect to; 0 (the default) opens none: the api runs inside the silo and needs no gateway.</summary>
     public int GatewayPort { get; set; }
 
     /// <summary>The address other silos and clients reach this silo at. Defaults to <c>127.0.0.1</c>.</summary>

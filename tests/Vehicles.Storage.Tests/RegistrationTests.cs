@@ -19,7 +19,7 @@ public sealed class RegistrationTests
         var endpoints = host.Services.GetRequiredService<IOptions<EndpointOptions>>().Value;
 
         Assert.Equal(("vehicles", "vehicles"), (cluster.ServiceId, cluster.ClusterId));
-        Assert.Equal((11111, 30000), (endpoints.SiloPort, endpoints.GatewayPort));
+        Assert.Equal((11111, 0), (endpoints.SiloPort, endpoints.GatewayPort));
         Assert.Equal(IPAddress.Loopback, endpoints.AdvertisedIPAddress);
     }
 
