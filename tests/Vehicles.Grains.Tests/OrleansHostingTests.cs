@@ -73,6 +73,33 @@ public sealed class OrleansHostingTests
     }
 
     [Fact]
+    public async Task TimedCheckpoint_AfterAnotherWriterMovedTheRecordOn_LeavesTheStaleActivation_AndTheNextOneReadsTheNewerState()
+    {
+        using var settings = ClusterSettings.Sqlite();
+        await using var host = await VehicleCluster.StartAsync(settings);
+        var vehicle = host.Vehicle(Build.Vin);
+        await vehicle.ReportAsync(Build.Report(1, host.Time.GetUtcNow(), s => s.Speed = 10), Build.Fleet);
+        host.Time.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.TrueAsync(async () => (await vehicle.GetAsync())!.DurableSequence == 1, "first checkpoint written");
+        var other = new GrainState<VehicleGrainState>();
+        await host.Storage.ReadStateAsync("vehicle", vehicle.GetGrainId(), other);
+        other.State!.AppliedSequence = 5;
+        other.State.Vehicle.Signals.Speed = 77;
+        await host.Storage.WriteStateAsync("vehicle", vehicle.GetGrainId(), other);
+
+        // Only the checkpoint timer writes a report, so its InconsistentStateException reaches no caller.
+        await vehicle.ReportAsync(Build.Report(2, host.Time.GetUtcNow(), s => s.Speed = 20), null);
+        host.Time.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.TrueAsync(async () => (await vehicle.GetAsync())!.Signals.Speed == 77, "an activation that read the newer record");
+        var receipt = await vehicle.ReportAsync(Build.Report(6, host.Time.GetUtcNow(), s => s.Speed = 60), null);
+        host.Time.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.TrueAsync(async () => (await vehicle.GetAsync())!.DurableSequence == 6, "a checkpoint of the new activation written");
+
+        Assert.Equal(5UL, receipt.Ack.DurableSequence);
+        Assert.Equal(60, (await host.ReadStoredVehicleAsync(Build.Vin))!.Vehicle.Signals.Speed);
+    }
+
+    [Fact]
     public async Task IdleCollection_WritesTheState_EndsAnOpenSessionAsClosed_AndTheStateIsThereAfterwards()
     {
         using var settings = ClusterSettings.Sqlite();
