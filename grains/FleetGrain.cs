@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Storage;
 using Vehicles.Grains.State;
 
 namespace Vehicles.Grains;
@@ -21,6 +22,7 @@ public sealed class FleetGrain : Grain, IFleetGrain
     private readonly string _fleetId;
     private string[]? _sortedVins;
     private readonly DeferredCheckpoint _checkpoint;
+    private bool _stale;
 
     /// <summary>Creates the grain (Orleans does).</summary>
     public FleetGrain(
@@ -35,16 +37,32 @@ public sealed class FleetGrain : Grain, IFleetGrain
         _checkpoint = new DeferredCheckpoint(
             _options.FleetCheckpointInterval,
             (callback, due, period) => this.RegisterGrainTimer(callback, due, period),
-            token => _state.WriteStateAsync(token),
+            WriteAsync,
             ex => _logger.LogWarning(ex, "Checkpoint of fleet {FleetId} failed; retrying after the checkpoint interval", _fleetId));
     }
 
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_checkpoint.IsDirty)
+        if (_checkpoint.IsDirty && !_stale)
         {
             await _checkpoint.WriteAsync(cancellationToken);
+        }
+    }
+
+    private async Task WriteAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _state.WriteStateAsync(cancellationToken);
+        }
+        catch (InconsistentStateException)
+        {
+            // Another activation wrote the record since this one read it: leave, so that the next call reads it (the
+            // timed checkpoint has no caller for Orleans to deactivate this activation on).
+            _stale = true;
+            DeactivateOnIdle();
+            throw;
         }
     }
 

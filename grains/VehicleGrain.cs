@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Storage;
 using Vehicles.Api.V1;
 using Vehicles.Grains.State;
 
@@ -41,6 +42,7 @@ public sealed class VehicleGrain : Grain, IVehicleGrain, IRemindable
     private IGrainTimer? _expiryTimer;
     private IGrainTimer? _notBeforeTimer;
     private bool _reminderRegistered;
+    private bool _stale;
 
     /// <summary>Creates the grain (Orleans does).</summary>
     public VehicleGrain(
@@ -120,7 +122,7 @@ public sealed class VehicleGrain : Grain, IVehicleGrain, IRemindable
             }
         }
 
-        if (_checkpoint.IsDirty)
+        if (_checkpoint.IsDirty && !_stale)
         {
             await _checkpoint.WriteAsync(cancellationToken);
         }
@@ -619,7 +621,19 @@ public sealed class VehicleGrain : Grain, IVehicleGrain, IRemindable
     private async Task WriteCheckpointAsync(CancellationToken cancellationToken)
     {
         var applied = _state.State.AppliedSequence;
-        await _state.WriteStateAsync(cancellationToken);
+        try
+        {
+            await _state.WriteStateAsync(cancellationToken);
+        }
+        catch (InconsistentStateException)
+        {
+            // Another activation wrote the record since this one read it, so no write of this copy can succeed. Orleans
+            // deactivates an activation when this exception escapes a call, but a timed checkpoint has no caller: leave
+            // here too, and the next call activates from the stored record.
+            _stale = true;
+            DeactivateOnIdle();
+            throw;
+        }
 
         // Shown only once committed; the stored copy is derived from applied_sequence when the grain activates.
         _durableSequence = applied;
