@@ -44,6 +44,12 @@ public static class SiloHostingExtensions
         builder.Services.AddVehiclesApi(configuration);
         builder.Services.AddSingleton<IClusterStatusProvider, OrleansClusterStatusProvider>();
         builder.Services.AddHostedService<SessionLifetime>();
+
+        // Outermost interceptor: a silo that cannot confirm it is still a member answers nothing (see MembershipLease).
+        builder.Services.AddSingleton<MembershipLease>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<MembershipLease>());
+        builder.Services.AddSingleton<MembershipLeaseInterceptor>();
+        builder.Services.Configure<GrpcServiceOptions>(options => options.Interceptors.Insert(0, typeof(MembershipLeaseInterceptor)));
         return builder;
     }
 

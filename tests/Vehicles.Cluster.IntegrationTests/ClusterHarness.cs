@@ -13,9 +13,9 @@ using ApiSiloStatus = Vehicles.Api.V1.SiloStatus;
 namespace Vehicles.Cluster.IntegrationTests;
 
 /// <summary>
-/// A cluster of silo processes on 127.0.0.1 sharing one PostgreSQL storage schema, one membership schema, one Redis
-/// key prefix and one token signing key, all unique to the harness. Disposing it kills what still runs and drops the
-/// schemas and keys; silo logs are kept only when VEHICLES_ITEST_KEEP_LOGS is set (failure messages carry their tails).
+/// A cluster of silo processes on 127.0.0.1 sharing one PostgreSQL schema (grain state, reminders and Orleans'
+/// membership tables), one cluster id, one Redis key prefix and one token signing key, all unique to the harness; each
+/// silo has its own gRPC and silo-to-silo port. Disposing it kills what still runs and drops the schema and keys; silo logs are kept only when VEHICLES_ITEST_KEEP_LOGS is set (failure messages carry their tails).
 /// </summary>
 public sealed class ClusterHarness : IAsyncDisposable
 {
@@ -31,8 +31,8 @@ public sealed class ClusterHarness : IAsyncDisposable
     private readonly ITestOutputHelper? _output;
     private readonly string _directory;
     private readonly string _siloDll;
-    private readonly string _storageSchema;
-    private readonly string _clusterSchema;
+    private readonly string _schema;
+    private readonly string _clusterId;
     private readonly string _redisPrefix;
     private readonly string _signingKey;
     private readonly string _vinDescriptor;
@@ -42,8 +42,8 @@ public sealed class ClusterHarness : IAsyncDisposable
         Clustered = clustered;
         _output = output;
         var id = Guid.NewGuid().ToString("N")[..8];
-        _storageSchema = "itest_" + id;
-        _clusterSchema = "itestc_" + id;
+        _schema = "itest_" + id;
+        _clusterId = "itest-" + id;
         _redisPrefix = "itest-" + id;
         _signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(TokenOptions.MinKeyBytes));
         _directory = Path.Combine(Path.GetTempPath(), "vehicles-itest-" + id);
@@ -213,7 +213,7 @@ public sealed class ClusterHarness : IAsyncDisposable
         return text.ToString();
     }
 
-    /// <summary>Kills what still runs, drops the schemas and Redis keys, deletes the logs (unless kept).</summary>
+    /// <summary>Kills what still runs, drops the schema and Redis keys, deletes the logs (unless kept).</summary>
     public async ValueTask DisposeAsync()
     {
         foreach (var silo in Silos)
@@ -228,18 +228,15 @@ public sealed class ClusterHarness : IAsyncDisposable
         {
             await using var connection = new NpgsqlConnection(TestServers.Postgres);
             await connection.OpenAsync();
-            foreach (var schema in new[] { _storageSchema, _clusterSchema })
-            {
-                // The names are made here from a GUID; no user input reaches this statement.
+            // The name is made here from a GUID; no user input reaches this statement.
 #pragma warning disable CA2100
-                await using var drop = new NpgsqlCommand("DROP SCHEMA IF EXISTS " + schema + " CASCADE", connection);
+            await using var drop = new NpgsqlCommand("DROP SCHEMA IF EXISTS " + _schema + " CASCADE", connection);
 #pragma warning restore CA2100
-                await drop.ExecuteNonQueryAsync();
-            }
+            await drop.ExecuteNonQueryAsync();
         }
         catch (NpgsqlException ex)
         {
-            cleanup.Add("dropping schemas: " + ex.Message);
+            cleanup.Add("dropping the schema: " + ex.Message);
         }
 
         try
@@ -283,6 +280,7 @@ public sealed class ClusterHarness : IAsyncDisposable
         }
 
         var endpoint = "127.0.0.1:" + FreePort().ToString(CultureInfo.InvariantCulture);
+        var siloPort = FreePort();
         var dataDirectory = Path.Combine(_directory, "silo" + index);
         Directory.CreateDirectory(dataDirectory);
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -290,14 +288,18 @@ public sealed class ClusterHarness : IAsyncDisposable
             ["Grpc__Address"] = endpoint,
             ["Storage__Provider"] = "PostgreSql",
             ["Storage__ConnectionString"] = TestServers.Postgres,
-            ["Storage__Schema"] = _storageSchema,
+            ["Storage__Schema"] = _schema,
             ["Storage__DataDirectory"] = dataDirectory,
             ["Cluster__Enabled"] = Clustered ? "true" : "false",
-            ["Cluster__Schema"] = _clusterSchema,
+            ["Cluster__ClusterId"] = _clusterId,
+
+            // Every silo on one host needs its own silo-to-silo port (also the single silo's localhost clustering);
+            // no Orleans gateway: clients use gRPC only.
+            ["Cluster__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
+            ["Cluster__GatewayPort"] = "0",
+            ["Cluster__AdvertisedAddress"] = "127.0.0.1",
             ["Cluster__Redis"] = TestServers.Redis,
             ["Cluster__RedisKeyPrefix"] = _redisPrefix,
-            ["Cluster__HeartbeatInterval"] = "00:00:01",
-            ["Cluster__SuspectAfter"] = "00:00:03",
             ["Tokens__SigningKey"] = _signingKey,
             ["Vehicles__CheckpointInterval"] = "00:00:01",
             ["Logging__LogLevel__Default"] = "Information",
