@@ -93,10 +93,8 @@ public static class SiloHostingExtensions
                 options.SystemResponseTimeout = timeout;
             }
 
-            if (actors.GetValue<int?>("MailboxCapacity") is { } capacity)
-            {
-                options.MaxEnqueuedRequestsHardLimit = capacity;
-            }
+            // Orleans has no limit by default; ours has always bounded a grain's queue (a full one is RESOURCE_EXHAUSTED).
+            options.MaxEnqueuedRequestsHardLimit = actors.GetValue<int?>("MailboxCapacity") ?? 10_000;
         });
     }
 }
