@@ -37,9 +37,10 @@ public sealed class ClusterHarness : IAsyncDisposable
     private readonly string _signingKey;
     private readonly string _vinDescriptor;
 
-    private ClusterHarness(bool clustered, ITestOutputHelper? output)
+    private ClusterHarness(bool clustered, bool embedded, ITestOutputHelper? output)
     {
         Clustered = clustered;
+        Embedded = embedded;
         _output = output;
         var id = Guid.NewGuid().ToString("N")[..8];
         _schema = "itest_" + id;
@@ -66,6 +67,9 @@ public sealed class ClusterHarness : IAsyncDisposable
     /// <summary>Whether the silos run with Cluster:Enabled (false: single silos, each on its own).</summary>
     public bool Clustered { get; }
 
+    /// <summary>Whether the silos run on the embedded default: SQLite in their data folder, no Redis, no cluster.</summary>
+    public bool Embedded { get; }
+
     /// <summary>Mints tokens the silos accept: same key, issuer and audience.</summary>
     public TokenService Tokens { get; }
 
@@ -89,7 +93,18 @@ public sealed class ClusterHarness : IAsyncDisposable
     {
         _ = TestServers.Postgres;
         _ = TestServers.Redis;
-        return new ClusterHarness(clustered, output);
+        return new ClusterHarness(clustered, embedded: false, output);
+    }
+
+    /// <summary>A harness of single silos on the embedded default (SQLite, no server needed).</summary>
+    public static ClusterHarness CreateEmbedded(ITestOutputHelper? output) => new(clustered: false, embedded: true, output);
+
+    /// <summary>Starts a new process on the data folder of <paramref name="previous"/> (after it stopped or was killed), and waits until it serves.</summary>
+    public async Task<SiloProcess> RestartOnSameDataAsync(SiloProcess previous)
+    {
+        var silo = Launch(previous.Index);
+        await silo.WaitUntilServingAsync(_startTimeout);
+        return silo;
     }
 
     /// <summary>Starts <paramref name="count"/> silos at once and waits until each serves and (clustered) all see each other active.</summary>
@@ -213,7 +228,7 @@ public sealed class ClusterHarness : IAsyncDisposable
         return text.ToString();
     }
 
-    /// <summary>Kills what still runs, drops the schema and Redis keys, deletes the logs (unless kept).</summary>
+    /// <summary>Kills what still runs, drops the schema and Redis keys (not embedded), deletes the logs and data (unless kept).</summary>
     public async ValueTask DisposeAsync()
     {
         foreach (var silo in Silos)
@@ -224,33 +239,36 @@ public sealed class ClusterHarness : IAsyncDisposable
         var keepLogs = Environment.GetEnvironmentVariable("VEHICLES_ITEST_KEEP_LOGS") is { Length: > 0 };
         _output?.WriteLine(keepLogs ? "silo logs kept in " + _directory : "silo logs in " + _directory + " deleted (set VEHICLES_ITEST_KEEP_LOGS=1 to keep them)");
         var cleanup = new List<string>();
-        try
+        if (!Embedded)
         {
-            await using var connection = new NpgsqlConnection(TestServers.Postgres);
-            await connection.OpenAsync();
-            // The name is made here from a GUID; no user input reaches this statement.
+            try
+            {
+                await using var connection = new NpgsqlConnection(TestServers.Postgres);
+                await connection.OpenAsync();
+                // The name is made here from a GUID; no user input reaches this statement.
 #pragma warning disable CA2100
-            await using var drop = new NpgsqlCommand("DROP SCHEMA IF EXISTS " + _schema + " CASCADE", connection);
+                await using var drop = new NpgsqlCommand("DROP SCHEMA IF EXISTS " + _schema + " CASCADE", connection);
 #pragma warning restore CA2100
-            await drop.ExecuteNonQueryAsync();
-        }
-        catch (NpgsqlException ex)
-        {
-            cleanup.Add("dropping the schema: " + ex.Message);
-        }
+                await drop.ExecuteNonQueryAsync();
+            }
+            catch (NpgsqlException ex)
+            {
+                cleanup.Add("dropping the schema: " + ex.Message);
+            }
 
-        try
-        {
-            using var redis = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis + ",abortConnect=false,connectTimeout=3000");
+            try
+            {
+                using var redis = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis + ",abortConnect=false,connectTimeout=3000");
 
-            // One server-side script (KEYS is fine on a test Redis): the async API only, as REGISTRY.md advises for 1.2.6.
-            await redis.GetDatabase().ScriptEvaluateAsync(
-                "local n = 0 for _, key in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', key) n = n + 1 end return n",
-                values: [_redisPrefix + "*"]);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            cleanup.Add("deleting Redis keys: " + ex.Message);
+                // One server-side script (KEYS is fine on a test Redis).
+                await redis.GetDatabase().ScriptEvaluateAsync(
+                    "local n = 0 for _, key in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', key) n = n + 1 end return n",
+                    values: [_redisPrefix + "*"]);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                cleanup.Add("deleting Redis keys: " + ex.Message);
+            }
         }
 
         if (!keepLogs)
@@ -271,7 +289,7 @@ public sealed class ClusterHarness : IAsyncDisposable
         }
     }
 
-    private SiloProcess Launch()
+    private SiloProcess Launch(int? dataOf = null)
     {
         int index;
         lock (_lock)
@@ -281,7 +299,7 @@ public sealed class ClusterHarness : IAsyncDisposable
 
         var endpoint = "127.0.0.1:" + FreePort().ToString(CultureInfo.InvariantCulture);
         var siloPort = FreePort();
-        var dataDirectory = Path.Combine(_directory, "silo" + index);
+        var dataDirectory = Path.Combine(_directory, "silo" + (dataOf ?? index));
         Directory.CreateDirectory(dataDirectory);
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -310,6 +328,13 @@ public sealed class ClusterHarness : IAsyncDisposable
             ["Logging__Console__FormatterOptions__UseUtcTimestamp"] = "true",
             ["DOTNET_ENVIRONMENT"] = "Production",
         };
+        if (Embedded)
+        {
+            environment["Storage__Provider"] = "Sqlite";
+            environment.Remove("Storage__ConnectionString");
+            environment.Remove("Cluster__Redis");
+        }
+
         var silo = SiloProcess.Start(index, _siloDll, endpoint, environment, Path.Combine(_directory, "silo" + index + ".log"));
         lock (_lock)
         {
