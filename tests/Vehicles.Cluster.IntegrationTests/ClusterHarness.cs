@@ -67,6 +67,12 @@ public sealed class ClusterHarness : IAsyncDisposable
     /// <summary>Whether the silos run with Cluster:Enabled (false: single silos, each on its own).</summary>
     public bool Clustered { get; }
 
+    /// <summary>Settings added to every silo launched from now on (for example <c>Cluster__Tls__Certificate</c>).</summary>
+    public Dictionary<string, string> ExtraEnvironment { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Starts one more silo without waiting for anything (a silo that is not expected to join).</summary>
+    public SiloProcess LaunchUnwatched() => Launch();
+
     /// <summary>Whether the silos run on the embedded default: SQLite in their data folder, no Redis, no cluster.</summary>
     public bool Embedded { get; }
 
@@ -328,6 +334,11 @@ public sealed class ClusterHarness : IAsyncDisposable
             ["Logging__Console__FormatterOptions__UseUtcTimestamp"] = "true",
             ["DOTNET_ENVIRONMENT"] = "Production",
         };
+        foreach (var (key, value) in ExtraEnvironment)
+        {
+            environment[key] = value;
+        }
+
         if (Embedded)
         {
             environment["Storage__Provider"] = "Sqlite";
