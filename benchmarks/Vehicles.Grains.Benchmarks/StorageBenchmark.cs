@@ -239,6 +239,12 @@ internal static class StorageBenchmark
         await stop.CancelAsync();
         await Task.WhenAll(loops);
         Console.WriteLine($"  (at the end of the window: {threads} thread-pool threads, {pending} queued work items; after the window: {states} states written, errors counted until every loop ended)");
+        if (host.Services.GetService<Vehicles.Storage.BatchedGrainStorage>() is { } batched)
+        {
+            var statistics = batched.WriteStatistics;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  (batched storage, whole run incl. warm-up: {statistics.Operations} writes in {statistics.Batches} batches, {(double)statistics.Operations / Math.Max(1, statistics.Batches):0.0} per batch, largest {statistics.LargestBatch})"));
+        }
 
         return new StorageResult(
             states / elapsed,
