@@ -1,8 +1,9 @@
 namespace Vehicles.Storage;
 
 /// <summary>
-/// Our PostgreSQL schema: cluster membership, grain state and reminders, plus the statements Orleans' ADO.NET
-/// providers read from <c>OrleansQuery</c> at start. Only the query keys, parameter names (<c>@Name</c>), result
+/// Our PostgreSQL schema: cluster membership, grain state (of <see cref="PostgresGrainStorage"/> from step 4, which
+/// retires the ADO.NET layout of step 2) and reminders, plus the statements Orleans' ADO.NET clustering and
+/// reminders read from <c>OrleansQuery</c> at start. Only the query keys, parameter names (<c>@Name</c>), result
 /// column names and the ETag rules are the providers' contract; tables, columns and statement text are ours.
 /// Statements name their tables with the schema, and the providers find <c>OrleansQuery</c> itself through the
 /// <c>search_path</c> that <see cref="StorageConnections"/> puts in their connection string.

@@ -4,9 +4,9 @@ using System.Globalization;
 namespace Vehicles.Storage;
 
 /// <summary>
-/// Our SQLite schema: grain state, read and written by Orleans' ADO.NET grain storage through the statements in
-/// <c>OrleansQuery</c> (only its query keys, parameter names, result columns and ETag rules are the provider's
-/// contract), and the reminder table of <see cref="SqliteReminderTable"/>. Orleans has no SQLite clustering.
+/// Our SQLite schema: grain state of <see cref="SqliteGrainStorage"/> (from step 3; step 1 created the layout of
+/// Orleans' ADO.NET grain storage and its <c>OrleansQuery</c> statements, which step 3 retires), and the reminder
+/// table of <see cref="SqliteReminderTable"/>. Orleans has no SQLite clustering.
 /// </summary>
 internal static class SqliteSchema
 {
