@@ -1,8 +1,9 @@
 namespace Vehicles.Storage;
 
 /// <summary>
-/// Our PostgreSQL schema: cluster membership, grain state and reminders, plus the statements Orleans' ADO.NET
-/// providers read from <c>OrleansQuery</c> at start. Only the query keys, parameter names (<c>@Name</c>), result
+/// Our PostgreSQL schema: cluster membership, grain state (of <see cref="PostgresGrainStorage"/> from step 4, which
+/// retires the ADO.NET layout of step 2) and reminders, plus the statements Orleans' ADO.NET clustering and
+/// reminders read from <c>OrleansQuery</c> at start. Only the query keys, parameter names (<c>@Name</c>), result
 /// column names and the ETag rules are the providers' contract; tables, columns and statement text are ours.
 /// Statements name their tables with the schema, and the providers find <c>OrleansQuery</c> itself through the
 /// <c>search_path</c> that <see cref="StorageConnections"/> puts in their connection string.
@@ -18,8 +19,44 @@ internal static class PostgresSchema
             new SchemaStep(1, "query table and cluster membership", Membership(s), MembershipQueries(s)),
             new SchemaStep(2, "grain state", GrainState(s), GrainStateQueries(s)),
             new SchemaStep(3, "reminders", Reminders(s), ReminderQueries(s)),
+            new SchemaStep(4, "grain state of the batched grain storage", BatchedGrainState(schema, s), new Dictionary<string, string>()),
         ];
     }
+
+    /// <summary>The persistence statements of Orleans' ADO.NET grain storage, which step 4 removes.</summary>
+    public static readonly IReadOnlyList<string> AdoNetStorageQueryKeys = ["ReadFromStorageKey", "WriteToStorageKey", "ClearStorageKey", "DeleteStorageKey"];
+
+    // Step 4: grain state moves to BatchedGrainStorage (PostgresGrainStorage), keyed by the grain id string. The
+    // ADO.NET layout of step 2 (grain_id_n0/n1, grain_key) cannot be converted: it does not keep the grain type. So
+    // an empty ADO.NET table is dropped (every new install), and one with rows is kept, renamed to
+    // grain_state_adonet, for an operator to inspect; nothing reads it. The ADO.NET persistence statements leave
+    // OrleansQuery. Safe to run again: the rename or drop happens only while grain_state has the ADO.NET columns.
+    private static string BatchedGrainState(string schema, string s) => $"""
+        DO $$
+        BEGIN
+            IF EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = '{schema}' AND table_name = 'grain_state' AND column_name = 'grain_id_n0') THEN
+                IF EXISTS (SELECT 1 FROM {s}.grain_state) THEN
+                    ALTER TABLE {s}.grain_state RENAME TO grain_state_adonet;
+                    ALTER INDEX {s}.grain_state_pkey RENAME TO grain_state_adonet_pkey;
+                    RAISE WARNING 'grain state of Orleans'' ADO.NET storage kept as %.grain_state_adonet: it is not read any more', '{schema}';
+                ELSE
+                    DROP TABLE {s}.grain_state;
+                END IF;
+            END IF;
+        END
+        $$;
+        CREATE TABLE IF NOT EXISTS {s}.grain_state (
+            service_id text COLLATE "C" NOT NULL,
+            grain_id text COLLATE "C" NOT NULL,
+            state_name text COLLATE "C" NOT NULL,
+            payload bytea,
+            version bigint NOT NULL,
+            modified_at timestamptz NOT NULL,
+            PRIMARY KEY (service_id, grain_id, state_name)
+        ) WITH (fillfactor = 80);
+        DELETE FROM {s}.orleansquery WHERE querykey IN ({string.Join(", ", AdoNetStorageQueryKeys.Select(key => $"'{key}'"))});
+        """;
 
     // Membership: one version row per cluster (the table's ETag) and one row per silo incarnation.
     // The providers send DeploymentId = ClusterOptions.ClusterId.

@@ -1,9 +1,12 @@
+using System.Data.Common;
+using System.Globalization;
+
 namespace Vehicles.Storage;
 
 /// <summary>
-/// Our SQLite schema: grain state, read and written by Orleans' ADO.NET grain storage through the statements in
-/// <c>OrleansQuery</c> (only its query keys, parameter names, result columns and ETag rules are the provider's
-/// contract), and the reminder table of <see cref="SqliteReminderTable"/>. Orleans has no SQLite clustering.
+/// Our SQLite schema: grain state of <see cref="SqliteGrainStorage"/> (from step 3; step 1 created the layout of
+/// Orleans' ADO.NET grain storage and its <c>OrleansQuery</c> statements, which step 3 retires), and the reminder
+/// table of <see cref="SqliteReminderTable"/>. Orleans has no SQLite clustering.
 /// </summary>
 internal static class SqliteSchema
 {
@@ -11,7 +14,48 @@ internal static class SqliteSchema
     [
         new SchemaStep(1, "query table and grain state", GrainState, GrainStateQueries()),
         new SchemaStep(2, "reminders", Reminders, new Dictionary<string, string>()),
+        new SchemaStep(3, "grain state of the batched grain storage", BatchedGrainState, new Dictionary<string, string>(), SetAsideAdoNetGrainStateAsync),
     ];
+
+    // Step 3: grain state moves to BatchedGrainStorage (SqliteGrainStorage), keyed by the grain id string; the
+    // ADO.NET table is dropped or set aside by SetAsideAdoNetGrainStateAsync first. OrleansQuery held only the ADO.NET
+    // storage statements (reminders are SqliteReminderTable's own): nothing reads it any more.
+    private const string BatchedGrainState = """
+        CREATE TABLE IF NOT EXISTS grain_state (
+            service_id TEXT NOT NULL,
+            grain_id TEXT NOT NULL,
+            state_name TEXT NOT NULL,
+            payload BLOB,
+            version INTEGER NOT NULL,
+            modified_at TEXT NOT NULL,
+            PRIMARY KEY (service_id, grain_id, state_name)
+        ) WITHOUT ROWID;
+        DROP TABLE IF EXISTS OrleansQuery;
+        """;
+
+    /// <summary>
+    /// The ADO.NET layout of step 1 (grain_id_n0/n1, grain_key) cannot be converted: it does not keep the grain type.
+    /// An empty ADO.NET table is dropped (every new install); one with rows is kept as grain_state_adonet for an
+    /// operator to inspect; nothing reads it. Only while grain_state has the ADO.NET columns, so safe to run again.
+    /// </summary>
+    private static async Task SetAsideAdoNetGrainStateAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        if (Convert.ToInt64(await ScalarAsync("SELECT COUNT(*) FROM pragma_table_info('grain_state') WHERE name = 'grain_id_n0';"), CultureInfo.InvariantCulture) == 0)
+        {
+            return;
+        }
+
+        var hasRows = Convert.ToInt64(await ScalarAsync("SELECT EXISTS (SELECT 1 FROM grain_state);"), CultureInfo.InvariantCulture) != 0;
+        await ScalarAsync(hasRows ? "ALTER TABLE grain_state RENAME TO grain_state_adonet;" : "DROP TABLE grain_state;");
+
+        async Task<object?> ScalarAsync(string sql)
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            return await command.ExecuteScalarAsync(cancellationToken);
+        }
+    }
 
     // state_name holds what Orleans passes as "grain type": the state name (Orleans issue #9737). grain_key is the
     // string key or key extension ('' for none). version is the ETag; a clear keeps the row with payload NULL.

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -78,36 +77,4 @@ internal static class StorageConnections
             throw;
         }
     }
-}
-
-/// <summary>
-/// A <see cref="DbDataSource"/> for Orleans' ADO.NET grain storage on SQLite, so that every connection it opens gets
-/// the busy timeout and sync level of <see cref="VehicleStorageOptions"/>, which a connection string cannot carry.
-/// </summary>
-internal sealed class SqliteStorageDataSource(string connectionString, string pragmas) : DbDataSource
-{
-    public override string ConnectionString => connectionString;
-
-    protected override DbConnection CreateDbConnection() => new SqliteConnection(connectionString);
-
-    protected override DbConnection OpenDbConnection()
-    {
-        var connection = new SqliteConnection(connectionString);
-        try
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = pragmas;
-            command.ExecuteNonQuery();
-            return connection;
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
-    }
-
-    protected override async ValueTask<DbConnection> OpenDbConnectionAsync(CancellationToken cancellationToken = default)
-        => await StorageConnections.OpenSqliteAsync(connectionString, pragmas, cancellationToken);
 }

@@ -32,14 +32,18 @@ public static class VehicleSchema
     /// from several processes at once.
     /// </summary>
     /// <returns>How many steps this call applied (0 when the schema was already current).</returns>
-    public static async Task<int> EnsureAsync(VehicleStorageOptions options, ILogger? logger = null, CancellationToken cancellationToken = default)
+    public static Task<int> EnsureAsync(VehicleStorageOptions options, ILogger? logger = null, CancellationToken cancellationToken = default)
+        => EnsureToVersionAsync(options, int.MaxValue, logger, cancellationToken);
+
+    /// <summary>Brings the schema to <paramref name="targetVersion"/> (tests of upgrades from an older version).</summary>
+    internal static async Task<int> EnsureToVersionAsync(VehicleStorageOptions options, int targetVersion, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         logger ??= NullLogger.Instance;
         return options.Provider == VehicleStorageProvider.PostgreSql
-            ? await EnsurePostgresAsync(options, logger, cancellationToken)
-            : await EnsureSqliteAsync(options, logger, cancellationToken);
+            ? await EnsurePostgresAsync(options, targetVersion, logger, cancellationToken)
+            : await EnsureSqliteAsync(options, targetVersion, logger, cancellationToken);
     }
 
     /// <summary>A stable 64-bit key (FNV-1a) for the schema's advisory lock, the same in every process.</summary>
@@ -54,7 +58,7 @@ public static class VehicleSchema
         return unchecked((long)hash);
     }
 
-    private static async Task<int> EnsurePostgresAsync(VehicleStorageOptions options, ILogger logger, CancellationToken cancellationToken)
+    private static async Task<int> EnsurePostgresAsync(VehicleStorageOptions options, int targetVersion, ILogger logger, CancellationToken cancellationToken)
     {
         var schema = "\"" + options.Schema + "\"";
         var steps = PostgresSchema.Steps(options.Schema);
@@ -78,8 +82,13 @@ public static class VehicleSchema
 
         var current = await ScalarIntAsync(connection, transaction, $"SELECT COALESCE(MAX(version), 0) FROM {schema}.{VersionTable};", cancellationToken);
         var applied = 0;
-        foreach (var step in steps.Where(step => step.Version > current))
+        foreach (var step in steps.Where(step => step.Version > current && step.Version <= targetVersion))
         {
+            if (step.Prepare is not null)
+            {
+                await step.Prepare(connection, transaction, cancellationToken);
+            }
+
             await ExecuteAsync(connection, transaction, step.Ddl, cancellationToken);
             foreach (var (key, text) in step.Queries)
             {
@@ -108,7 +117,7 @@ public static class VehicleSchema
         return applied;
     }
 
-    private static async Task<int> EnsureSqliteAsync(VehicleStorageOptions options, ILogger logger, CancellationToken cancellationToken)
+    private static async Task<int> EnsureSqliteAsync(VehicleStorageOptions options, int targetVersion, ILogger logger, CancellationToken cancellationToken)
     {
         var connectionString = StorageConnections.SqliteConnectionString(options);
         StorageConnections.EnsureSqliteDirectory(connectionString);
@@ -129,8 +138,13 @@ public static class VehicleSchema
             """, cancellationToken);
         var current = await ScalarIntAsync(connection, transaction, $"SELECT COALESCE(MAX(version), 0) FROM {VersionTable};", cancellationToken);
         var applied = 0;
-        foreach (var step in SqliteSchema.Steps.Where(step => step.Version > current))
+        foreach (var step in SqliteSchema.Steps.Where(step => step.Version > current && step.Version <= targetVersion))
         {
+            if (step.Prepare is not null)
+            {
+                await step.Prepare(connection, transaction, cancellationToken);
+            }
+
             await ExecuteAsync(connection, transaction, step.Ddl, cancellationToken);
             foreach (var (key, text) in step.Queries)
             {

@@ -49,6 +49,21 @@ public sealed partial class VehicleStorageOptions
     /// <summary>PostgreSQL: the schema that holds every table; created when missing. Defaults to <c>vehicles</c>.</summary>
     public string Schema { get; set; } = "vehicles";
 
+    /// <summary>Grain storage: the most writes and clears sent to the database as one batch (one statement or transaction).</summary>
+    public int MaxBatchSize { get; set; } = 2048;
+
+    /// <summary>
+    /// Grain storage: the most bytes of state one batch carries (a batch always takes at least one operation), so that
+    /// large states make smaller batches rather than one huge statement.
+    /// </summary>
+    public int MaxBatchBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>
+    /// Grain storage on PostgreSQL: how many batches may be in flight at once, each on its own pooled connection, so
+    /// that the server and this process work in parallel. SQLite always has a single writer.
+    /// </summary>
+    public int MaxConcurrentBatches { get; set; } = 2;
+
     /// <summary>Throws when a setting is missing or out of range.</summary>
     public void Validate()
     {
@@ -69,6 +84,21 @@ public sealed partial class VehicleStorageOptions
             && (string.IsNullOrWhiteSpace(DataDirectory) || string.IsNullOrWhiteSpace(DatabaseFileName)))
         {
             throw new InvalidOperationException("Storage:DataDirectory and Storage:DatabaseFileName are required when Storage:Provider is Sqlite.");
+        }
+
+        if (MaxBatchSize < 1)
+        {
+            throw new InvalidOperationException($"Storage:MaxBatchSize must be at least 1 (was {MaxBatchSize}).");
+        }
+
+        if (MaxBatchBytes < 1)
+        {
+            throw new InvalidOperationException($"Storage:MaxBatchBytes must be at least 1 (was {MaxBatchBytes}).");
+        }
+
+        if (MaxConcurrentBatches < 1)
+        {
+            throw new InvalidOperationException($"Storage:MaxConcurrentBatches must be at least 1 (was {MaxConcurrentBatches}).");
         }
 
         if (BusyTimeout < TimeSpan.Zero)

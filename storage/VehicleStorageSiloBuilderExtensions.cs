@@ -2,9 +2,12 @@ using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Providers;
 using Orleans.Serialization;
+using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 
 namespace Vehicles.Storage;
@@ -16,11 +19,12 @@ public static class VehicleStorageSiloBuilderExtensions
     public const string StorageProviderName = "vehicles";
 
     /// <summary>
-    /// Registers Orleans' ADO.NET grain storage as the provider <see cref="StorageProviderName"/> and as the default
-    /// provider, both with <see cref="ProtobufGrainStorageSerializer"/>, and reminders (ADO.NET on PostgreSQL,
-    /// <see cref="SqliteReminderTable"/> on SQLite), from the section <see cref="VehicleStorageOptions.SectionName"/>.
-    /// The schema is created and migrated in the silo lifecycle before the providers start. Sets
-    /// <see cref="ClusterOptions"/> from <see cref="VehicleClusterOptions.SectionName"/>.
+    /// Registers our batched grain storage (<see cref="PostgresGrainStorage"/> or <see cref="SqliteGrainStorage"/>,
+    /// per <c>Storage:Provider</c>) as the provider <see cref="StorageProviderName"/> and as the default provider: one
+    /// instance under both names, with <see cref="ProtobufGrainStorageSerializer"/>. Reminders are Orleans' ADO.NET
+    /// reminders on PostgreSQL and <see cref="SqliteReminderTable"/> on SQLite. All from the section
+    /// <see cref="VehicleStorageOptions.SectionName"/>. The schema is created and migrated in the silo lifecycle before
+    /// the providers start. Sets <see cref="ClusterOptions"/> from <see cref="VehicleClusterOptions.SectionName"/>.
     /// </summary>
     public static ISiloBuilder AddVehicleStorage(this ISiloBuilder silo, IConfiguration configuration)
     {
@@ -31,17 +35,27 @@ public static class VehicleStorageSiloBuilderExtensions
 
         silo.Services.TryAddSingleton(provider =>
             new ProtobufGrainStorageSerializer(new OrleansGrainStorageSerializer(provider.GetRequiredService<Serializer>())));
+        silo.Services.AddSingleton<BatchedGrainStorage>(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<VehicleStorageOptions>>().Value;
+            var serviceId = provider.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId;
+            var serializer = provider.GetRequiredService<ProtobufGrainStorageSerializer>();
+            var activators = provider.GetRequiredService<IActivatorProvider>();
+            return options.Provider == VehicleStorageProvider.PostgreSql
+                ? new PostgresGrainStorage(StorageProviderName, options, serviceId, serializer, activators, provider.GetService<ILogger<PostgresGrainStorage>>())
+                : new SqliteGrainStorage(StorageProviderName, options, serviceId, serializer, activators, provider.GetService<ILogger<SqliteGrainStorage>>());
+        });
         foreach (var name in new[] { StorageProviderName, ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME })
         {
-            // Orleans' ADO.NET storage takes the serializer registered under its own name.
-            silo.Services.AddKeyedSingleton<IGrainStorageSerializer>(name, (provider, _) => provider.GetRequiredService<ProtobufGrainStorageSerializer>());
+            silo.Services.AddKeyedSingleton<IGrainStorage>(name, (provider, _) => provider.GetRequiredService<BatchedGrainStorage>());
         }
+
+        silo.Services.TryAddSingleton<IGrainStorage>(provider => provider.GetRequiredService<BatchedGrainStorage>());
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(provider => provider.GetRequiredService<BatchedGrainStorage>());
 
         if (storage.Provider == VehicleStorageProvider.PostgreSql)
         {
             var connectionString = StorageConnections.PostgresConnectionString(storage);
-            silo.AddAdoNetGrainStorage(StorageProviderName, options => ConfigurePostgres(options, connectionString));
-            silo.AddAdoNetGrainStorageAsDefault(options => ConfigurePostgres(options, connectionString));
             silo.UseAdoNetReminderService(options =>
             {
                 options.Invariant = StorageConnections.PostgresInvariant;
@@ -50,12 +64,6 @@ public static class VehicleStorageSiloBuilderExtensions
         }
         else
         {
-            // One data source for both registrations: it opens connections with our busy timeout and sync level.
-            var dataSource = new SqliteStorageDataSource(
-                StorageConnections.SqliteConnectionString(storage), StorageConnections.SqliteConnectionPragmas(storage));
-            silo.Services.AddSingleton(dataSource);
-            silo.AddAdoNetGrainStorage(StorageProviderName, options => ConfigureSqlite(options, dataSource));
-            silo.AddAdoNetGrainStorageAsDefault(options => ConfigureSqlite(options, dataSource));
             silo.AddReminders();
             silo.Services.AddSingleton<IReminderTable, SqliteReminderTable>();
         }
@@ -124,16 +132,4 @@ public static class VehicleStorageSiloBuilderExtensions
             options.ServiceId = cluster.ServiceId;
             options.ClusterId = cluster.ClusterId;
         });
-
-    private static void ConfigurePostgres(AdoNetGrainStorageOptions options, string connectionString)
-    {
-        options.Invariant = StorageConnections.PostgresInvariant;
-        options.ConnectionString = connectionString;
-    }
-
-    private static void ConfigureSqlite(AdoNetGrainStorageOptions options, SqliteStorageDataSource dataSource)
-    {
-        options.Invariant = StorageConnections.SqliteInvariant;
-        options.DataSource = dataSource;
-    }
 }

@@ -33,7 +33,7 @@ public sealed class SqliteSiloTests : IDisposable
         await cluster.Client.GetGrain<IStateGrain>("VIN1").SetAsync("named", "default");
 
         var payload = (byte[])(await TestDatabases.SqliteScalarAsync(_directory,
-            $"SELECT payload FROM grain_state WHERE service_id = '{_serviceId}' AND state_name = 'storage-test-state' AND grain_key = 'VIN1'"))!;
+            $"SELECT payload FROM grain_state WHERE service_id = '{_serviceId}' AND state_name = 'storage-test-state' AND grain_id LIKE '%/VIN1'"))!;
         Assert.Equal("named", StringValue.Parser.ParseFrom(payload).Value);
         var defaultPayload = (byte[])(await TestDatabases.SqliteScalarAsync(_directory,
             $"SELECT payload FROM grain_state WHERE service_id = '{_serviceId}' AND state_name = 'storage-test-default-state' AND version = 1"))!;
@@ -93,7 +93,7 @@ public sealed class PostgresSiloTests : IAsyncLifetime
 
         Assert.Equal(["named", "default"], state);
         Assert.Equal(2L, await TestDatabases.PostgresScalarAsync<long>(
-            $"SELECT COUNT(*) FROM \"{_schema}\".grain_state WHERE service_id = '{_serviceId}' AND grain_key = 'VIN1'"));
+            $"SELECT COUNT(*) FROM \"{_schema}\".grain_state WHERE service_id = '{_serviceId}' AND grain_id LIKE '%/VIN1'"));
     }
 
     [Fact]
