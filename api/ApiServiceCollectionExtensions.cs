@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Vehicles.Api.Security;
+using Vehicles.Api.Sessions;
 using Vehicles.Api.Services;
 using Vehicles.Api.V1;
 using Vehicles.Api.Validation;
@@ -52,9 +53,9 @@ public static partial class ApiServiceCollectionExtensions
         services.TryAddSingleton(provider => new RequestValidator(
             provider.GetRequiredService<IOptions<ValidationOptions>>().Value, provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<AuthInterceptor>();
+        services.TryAddSingleton<VehicleSessions>();
         services.TryAddSingleton<VehicleLinkService>();
         services.TryAddSingleton<FleetOperatorService>();
-        services.TryAddSingleton<IClusterStatusProvider, SingleSiloStatusProvider>();
         services.TryAddSingleton<ClusterAdminService>();
         services.TryAddSingleton<GrainErrorInterceptor>();
         services.Configure<GrpcServiceOptions>(options =>

@@ -1,5 +1,3 @@
-using Vehicles.Actors;
-
 namespace Vehicles.Grains;
 
 /// <summary>

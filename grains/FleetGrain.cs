@@ -1,7 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Vehicles.Actors;
+using Orleans.Storage;
 using Vehicles.Grains.State;
 
 namespace Vehicles.Grains;
@@ -22,35 +22,52 @@ public sealed class FleetGrain : Grain, IFleetGrain
     private readonly string _fleetId;
     private string[]? _sortedVins;
     private readonly DeferredCheckpoint _checkpoint;
+    private bool _stale;
 
-    /// <summary>Creates the grain (the actor runtime does).</summary>
+    /// <summary>Creates the grain (Orleans does).</summary>
     public FleetGrain(
-        [PersistentState("fleet")] IPersistentState<FleetGrainState> state,
+        [PersistentState("fleet", GrainsServiceCollectionExtensions.StorageName)] IPersistentState<FleetGrainState> state,
         IOptions<VehicleGrainOptions> options,
         ILogger<FleetGrain> logger)
     {
         _state = state;
         _options = options.Value;
         _logger = logger;
-        _fleetId = GrainKey;
+        _fleetId = this.GetPrimaryKeyString();
         _checkpoint = new DeferredCheckpoint(
             _options.FleetCheckpointInterval,
-            RegisterGrainTimer,
-            token => _state.WriteStateAsync(token),
+            (callback, due, period) => this.RegisterGrainTimer(callback, due, period),
+            WriteAsync,
             ex => _logger.LogWarning(ex, "Checkpoint of fleet {FleetId} failed; retrying after the checkpoint interval", _fleetId));
     }
 
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_checkpoint.IsDirty)
+        if (_checkpoint.IsDirty && !_stale)
         {
             await _checkpoint.WriteAsync(cancellationToken);
         }
     }
 
+    private async Task WriteAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _state.WriteStateAsync(cancellationToken);
+        }
+        catch (InconsistentStateException)
+        {
+            // Another activation wrote the record since this one read it: leave, so that the next call reads it (the
+            // timed checkpoint has no caller for Orleans to deactivate this activation on).
+            _stale = true;
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
     /// <inheritdoc />
-    public Task UpdateMemberAsync(FleetMemberUpdate update)
+    public Task UpdateMemberAsync(FleetMemberUpdate update, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(update);
         var lastSeen = Timestamp.FromDateTimeOffset(update.LastSeen);
@@ -75,7 +92,7 @@ public sealed class FleetGrain : Grain, IFleetGrain
     }
 
     /// <inheritdoc />
-    public Task RemoveMemberAsync(string vin)
+    public Task RemoveMemberAsync(string vin, CancellationToken cancellationToken = default)
     {
         if (_state.State.Members.Remove(vin))
         {
@@ -87,7 +104,7 @@ public sealed class FleetGrain : Grain, IFleetGrain
     }
 
     /// <inheritdoc />
-    public Task<FleetVehiclePage> ListVehiclesAsync(int pageSize, string? pageToken, bool? online)
+    public Task<FleetVehiclePage> ListVehiclesAsync(int pageSize, string? pageToken, bool? online, CancellationToken cancellationToken = default)
     {
         var size = pageSize <= 0 ? DefaultPageSize : Math.Min(pageSize, MaxPageSize);
         var vins = _sortedVins ??= SortedVins(_state.State);
@@ -118,7 +135,7 @@ public sealed class FleetGrain : Grain, IFleetGrain
             page.Add(new FleetMember(vins[index], member.Online, member.LastSeenTime?.ToDateTimeOffset() ?? default));
         }
 
-        return Task.FromResult(new FleetVehiclePage(page, hasMore ? page[^1].Vin : string.Empty));
+        return Task.FromResult(new FleetVehiclePage([.. page], hasMore ? page[^1].Vin : string.Empty));
     }
 
     private static string[] SortedVins(FleetGrainState state)

@@ -1,18 +1,20 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Vehicles.Actors;
 
 namespace Vehicles.Grains;
 
-/// <summary>Registers the vehicle grains and their silo-local services.</summary>
+/// <summary>Registers what the vehicle grains need besides Orleans itself.</summary>
 public static class GrainsServiceCollectionExtensions
 {
+    /// <summary>The grain storage provider the vehicle and fleet grains keep their state in.</summary>
+    public const string StorageName = "vehicles";
+
     /// <summary>
-    /// Registers <see cref="VehicleGrain"/> and <see cref="FleetGrain"/> with the actor runtime (added if missing),
-    /// <see cref="IVehicleSessionDirectory"/>, <see cref="IVehicleEventBus"/> (in-process, unless one is already
-    /// registered) and <see cref="VehicleGrainOptions"/> bound from the section <c>"Vehicles"</c>. Grain storage and the
-    /// reminder table come from <c>AddGrainStorage</c>.
+    /// Registers <see cref="VehicleGrainOptions"/> bound from the section <c>"Vehicles"</c> and the silo-local defaults
+    /// of <see cref="IVehicleEventBus"/> (in process) and <see cref="IVehicleGeoIndex"/> (in memory), unless others are
+    /// registered. The grains themselves are found by Orleans (Microsoft.Orleans.Sdk generates their metadata); grain
+    /// storage named <see cref="StorageName"/> and the reminder service come from the silo's storage configuration.
     /// </summary>
     public static IServiceCollection AddVehicleGrains(this IServiceCollection services, IConfiguration configuration)
     {
@@ -20,7 +22,7 @@ public static class GrainsServiceCollectionExtensions
         return services.AddVehicleGrains(configuration.GetSection(VehicleGrainOptions.SectionName).Bind);
     }
 
-    /// <summary>Registers the vehicle grains with options set in code; see <see cref="AddVehicleGrains(IServiceCollection, IConfiguration)"/>.</summary>
+    /// <summary>Registers the vehicle grains' services with options set in code; see <see cref="AddVehicleGrains(IServiceCollection, IConfiguration)"/>.</summary>
     public static IServiceCollection AddVehicleGrains(this IServiceCollection services, Action<VehicleGrainOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -31,19 +33,8 @@ public static class GrainsServiceCollectionExtensions
                 o.Validate();
                 return true;
             });
-        services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IVehicleSessionDirectory, VehicleSessionDirectory>();
         services.TryAddSingleton<IVehicleEventBus, InProcessVehicleEventBus>();
         services.TryAddSingleton<IVehicleGeoIndex, InMemoryVehicleGeoIndex>();
-        var actors = services.AddActors();
-        if (!services.Any(d => d.ServiceType == typeof(GrainsMarker)))
-        {
-            services.AddSingleton<GrainsMarker>();
-            actors.AddGrain<VehicleGrain>().AddGrain<FleetGrain>();
-        }
-
         return services;
     }
-
-    private sealed class GrainsMarker;
 }

@@ -40,7 +40,7 @@ echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |" | tee -a "$OUT/ta
 for run in $(seq 1 "$RUNS"); do
   for n in $SIZES; do
     id="bt_$(date +%s)_${run}_$n"
-    export VEHICLES_STORAGE_SCHEMA="${id}_storage" VEHICLES_CLUSTER_SCHEMA="${id}_cluster" VEHICLES_CLUSTER_REDIS_PREFIX="$id"
+    export VEHICLES_STORAGE_SCHEMA="${id}" VEHICLES_CLUSTER_ID="${id}" VEHICLES_CLUSTER_REDIS_PREFIX="$id"
     rm -f "$VEHICLES_CLUSTER_DIR"/silo*.pid
     timeout 120 scripts/cluster.sh start "$n" >"$OUT/cluster-$run-$n.txt" 2>&1 || { echo "cluster of $n did not start; see $OUT/cluster-$run-$n.txt" >&2; exit 1; }
     targets=$(for i in $(seq 1 "$n"); do printf 'http://127.0.0.1:%d,' $((VEHICLES_CLUSTER_BASE_PORT + i - 1)); done)
@@ -50,7 +50,7 @@ for run in $(seq 1 "$RUNS"); do
       -o "$OUT/run$run-n$n" -t 'telemetry:discrepancies==0' >"$OUT/run$run-n$n.log" 2>&1 || true
     after="$(cut -d' ' -f1-3 /proc/loadavg)"
     scripts/cluster.sh stop-silos >/dev/null
-    psql_run "DROP SCHEMA IF EXISTS \"${id}_storage\" CASCADE; DROP SCHEMA IF EXISTS \"${id}_cluster\" CASCADE" >/dev/null 2>&1 || true
+    psql_run "DROP SCHEMA IF EXISTS \"${id}\" CASCADE" >/dev/null 2>&1 || true
     python3 - "$OUT/run$run-n$n/report.json" "$run" "$n" "$before" "$after" <<'PY' | tee -a "$OUT/table.md"
 import json, sys
 path, run, n, before, after = sys.argv[1:]

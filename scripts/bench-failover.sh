@@ -5,7 +5,8 @@
 # calls to them fail until the others declare it dead and place its grains anew.
 #
 # Measured per run, from the kill (wall clock, date +%s.%N):
-#   declared dead  the first "Silo ... declared dead" line of silo 1 or 2 (their logs carry UTC millisecond timestamps)
+#   declared dead  the first line of silo 1 or 2 that shows silo 3 dead: Orleans' "Evicting '<silo 3>'" of the silo that
+#                  wrote the death, or "... <silo 3> entered status Dead" (their logs carry UTC millisecond timestamps)
 #   fully served   the end of the last one-second interval of the harness's time series with an error (the harness
 #                  prints one line per interval, time-stamped here as it arrives): an upper bound, within 1 s
 # and min/median/max over the runs.
@@ -43,7 +44,7 @@ trap cleanup EXIT
 
 for run in $(seq 1 "$RUNS"); do
   id="bf_$(date +%s)_$run"
-  export VEHICLES_STORAGE_SCHEMA="${id}_storage" VEHICLES_CLUSTER_SCHEMA="${id}_cluster" VEHICLES_CLUSTER_REDIS_PREFIX="$id"
+  export VEHICLES_STORAGE_SCHEMA="${id}" VEHICLES_CLUSTER_ID="${id}" VEHICLES_CLUSTER_REDIS_PREFIX="$id"
   rm -f "$VEHICLES_CLUSTER_DIR"/silo*.pid
   timeout 120 scripts/cluster.sh start 3 >"$OUT/cluster-$run.txt" 2>&1 || { echo "cluster did not start; see $OUT/cluster-$run.txt" >&2; exit 1; }
   for i in 1 2 3; do cp /dev/null "$OUT/silo$i-run$run.log"; done
@@ -69,7 +70,7 @@ for run in $(seq 1 "$RUNS"); do
   echo "load average after run $run: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/run$run.load"
   for i in 1 2 3; do cp "$VEHICLES_CLUSTER_DIR/silo$i.log" "$OUT/silo$i-run$run.log" 2>/dev/null || true; done
   scripts/cluster.sh stop-silos >/dev/null
-  psql_run "DROP SCHEMA IF EXISTS \"${id}_storage\" CASCADE; DROP SCHEMA IF EXISTS \"${id}_cluster\" CASCADE" >/dev/null 2>&1 || true
+  psql_run "DROP SCHEMA IF EXISTS \"${id}\" CASCADE" >/dev/null 2>&1 || true
   [[ -n "$killed" ]] || { echo "run $run: the harness ended before the kill; see $log" >&2; exit 1; }
 done
 
@@ -96,9 +97,14 @@ for run in range(1, runs + 1):
             errors += int(count)
         last_error_end = at
     dead = None
+    victim = None
+    for line in open(f"{out}/cluster-{run}.txt", errors="replace"):
+        m = re.search(r"silo 3: 127\.0\.0\.1:\d+, silo port (\d+)", line)
+        if m:
+            victim = "S127.0.0.1:" + m.group(1) + ":"
     for i in (1, 2):
         for line in open(f"{out}/silo{i}-run{run}.log", errors="replace"):
-            if "declared dead" in line and "was declared dead" not in line:
+            if victim and victim in line and ("Evicting '" in line or "entered status Dead" in line):
                 stamp = datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=datetime.timezone.utc).timestamp()
                 if stamp >= killed - 1 and (dead is None or stamp < dead):
                     dead = stamp

@@ -6,14 +6,16 @@
 #   scripts/cluster.sh restart I   start silo I again (a new generation)
 #   scripts/cluster.sh stop        stop every silo (gracefully) and the servers
 #   scripts/cluster.sh stop-silos  stop every silo (SIGTERM, then SIGKILL after 20 s), leave the servers running
-# Logs and pids: $VEHICLES_CLUSTER_DIR (default /tmp/vehicles-cluster). Ports: VEHICLES_CLUSTER_BASE_PORT (default 50061).
-# Several clusters on one PostgreSQL/Redis: VEHICLES_STORAGE_SCHEMA (default vehicles), VEHICLES_CLUSTER_SCHEMA
-# (default vehicles_cluster), VEHICLES_CLUSTER_REDIS_PREFIX (default vehicles). Servers already running in
+# Logs and pids: $VEHICLES_CLUSTER_DIR (default /tmp/vehicles-cluster). Ports: gRPC VEHICLES_CLUSTER_BASE_PORT + I - 1
+# (default 50061..), silo-to-silo (Orleans) VEHICLES_CLUSTER_SILO_BASE_PORT + I - 1 (default gRPC port + 1000); no gateway.
+# Several clusters on one PostgreSQL/Redis: VEHICLES_STORAGE_SCHEMA (default vehicles; state, reminders and membership),
+# VEHICLES_CLUSTER_ID (default vehicles), VEHICLES_CLUSTER_REDIS_PREFIX (default vehicles). Servers already running in
 # VEHICLES_SERVERS_DIR are reused (VEHICLES_CLUSTER_SERVERS=restart starts fresh ones); VEHICLES_CLUSTER_BUILD=0 skips the Release build.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${VEHICLES_CLUSTER_DIR:-/tmp/vehicles-cluster}"
 base="${VEHICLES_CLUSTER_BASE_PORT:-50061}"
+silo_base="${VEHICLES_CLUSTER_SILO_BASE_PORT:-$((base + 1000))}"
 export VEHICLES_SERVERS_DIR="${VEHICLES_SERVERS_DIR:-$dir/servers}"
 mkdir -p "$dir"
 
@@ -21,17 +23,17 @@ silo_env() {
   eval "$("$root/scripts/servers.sh" env)"
   if [[ ! -f "$dir/signing-key" ]]; then head -c 32 /dev/urandom | base64 > "$dir/signing-key"; fi
   export Storage__Provider=PostgreSql Storage__ConnectionString="$VEHICLES_TEST_POSTGRES" Storage__Schema="${VEHICLES_STORAGE_SCHEMA:-vehicles}"
-  export Cluster__Enabled=true Cluster__Schema="${VEHICLES_CLUSTER_SCHEMA:-vehicles_cluster}" Cluster__Redis="$VEHICLES_TEST_REDIS"
+  export Cluster__Enabled=true Cluster__ClusterId="${VEHICLES_CLUSTER_ID:-vehicles}" Cluster__GatewayPort=0 Cluster__Redis="$VEHICLES_TEST_REDIS"
   export Cluster__RedisKeyPrefix="${VEHICLES_CLUSTER_REDIS_PREFIX:-vehicles}"
   export Tokens__SigningKey="$(cat "$dir/signing-key")"
 }
 
 start_one() {
-  local i=$1 port=$((base + $1 - 1))
-  ( silo_env; export Grpc__Address="127.0.0.1:$port"
+  local i=$1 port=$((base + $1 - 1)) silo_port=$((silo_base + $1 - 1))
+  ( silo_env; export Grpc__Address="127.0.0.1:$port" Cluster__SiloPort="$silo_port"
     cd "$root/silo/bin/Release/net10.0" && exec dotnet Vehicles.Silo.dll >"$dir/silo$i.log" 2>&1 ) &
   echo $! > "$dir/silo$i.pid"
-  echo "silo $i: 127.0.0.1:$port (pid $(cat "$dir/silo$i.pid"), log $dir/silo$i.log)"
+  echo "silo $i: 127.0.0.1:$port, silo port $silo_port (pid $(cat "$dir/silo$i.pid"), log $dir/silo$i.log)"
 }
 
 servers_up() {
@@ -75,5 +77,5 @@ case "${1:-}" in
     done
     for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
     echo "stopped ${#pids[@]} silo(s)" ;;
-  *) sed -n 2,12p "$0"; exit 2 ;;
+  *) sed -n 2,13p "$0"; exit 2 ;;
 esac

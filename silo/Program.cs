@@ -17,5 +17,5 @@ var app = builder.Build();
 app.MapVehiclesSilo();
 await app.RunAsync();
 
-// Non-zero when the cluster declared this silo dead (see ClusterRuntime): a supervisor should start a new process.
-return Environment.ExitCode;
+// A silo the cluster declares dead does not get here: it exits with code 3 (see ExitOnFatalError).
+return 0;

@@ -1,30 +1,55 @@
-using Vehicles.Actors;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Configuration;
 using Vehicles.Api;
 using Vehicles.Api.Services;
-using Vehicles.Cluster;
+using Orleans.Serialization;
+using Vehicles.Grains.Serialization;
 using Vehicles.Grpc.Health;
 using Vehicles.Grpc.Reflection;
 using Vehicles.Grpc.Server;
-using Vehicles.Persistence;
+using Vehicles.Redis;
+using Vehicles.Storage;
 
 namespace Vehicles.Silo;
 
-/// <summary>Composes a silo: the gRPC server, grain storage, the actor runtime and the services they host.</summary>
+/// <summary>Composes a silo: the gRPC server and an Orleans silo in one WebApplication, with storage, clustering and Redis.</summary>
 public static class SiloHostingExtensions
 {
     /// <summary>
-    /// Registers everything a silo runs, with options from configuration (appsettings.json, then
-    /// environment variables such as <c>Grpc__Address</c> or <c>Storage__Provider</c>).
+    /// Registers everything a silo runs, with options from configuration (appsettings.json, then environment
+    /// variables such as <c>Grpc__Address</c> or <c>Storage__Provider</c>; the README lists every key).
     /// </summary>
     public static WebApplicationBuilder AddVehiclesSilo(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.WebHost.ConfigureGrpcEndpoints(builder.Configuration.GetSection("Grpc"));
-        builder.Services.AddGrpc(options => builder.Configuration.GetSection("Grpc:Service").Bind(options));
-        builder.Services.AddGrainStorage(builder.Configuration);
-        AddCluster(builder);
-        builder.AddActors();
-        builder.Services.AddVehiclesApi(builder.Configuration);
+        var configuration = builder.Configuration;
+        if (configuration.GetValue<bool>("Cluster:Enabled") && string.IsNullOrWhiteSpace(configuration["Tokens:SigningKey"]))
+        {
+            throw new InvalidOperationException(
+                "Cluster:Enabled needs Tokens:SigningKey (base64, at least 32 bytes), the same on every silo: a token minted by one silo must be accepted by all.");
+        }
+
+        builder.WebHost.ConfigureGrpcEndpoints(configuration.GetSection("Grpc"));
+        builder.Services.AddGrpc(options => configuration.GetSection("Grpc:Service").Bind(options));
+        builder.UseOrleans(silo =>
+        {
+            silo.UseVehicleClustering(configuration);
+            silo.AddVehicleStorage(configuration);
+            silo.Services.AddSerializer(serializer => serializer.AddProtobufMessages());
+            silo.ConfigureSiloOptions(configuration);
+            silo.UseClusterTls(configuration);
+            silo.Services.Replace(ServiceDescriptor.Singleton<IFatalErrorHandler, ExitOnFatalError>());
+        });
+        builder.Services.AddVehiclesRedis(configuration);
+        builder.Services.AddVehiclesApi(configuration);
+        builder.Services.AddSingleton<IClusterStatusProvider, OrleansClusterStatusProvider>();
+        builder.Services.AddHostedService<SessionLifetime>();
+
+        // Outermost interceptor: a silo that cannot confirm it is still a member answers nothing (see MembershipLease).
+        builder.Services.AddSingleton<MembershipLease>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<MembershipLease>());
+        builder.Services.AddSingleton<MembershipLeaseInterceptor>();
+        builder.Services.Configure<GrpcServiceOptions>(options => options.Interceptors.Insert(0, typeof(MembershipLeaseInterceptor)));
         return builder;
     }
 
@@ -35,27 +60,41 @@ public static class SiloHostingExtensions
         app.MapGrpcHealthChecks();
         app.MapGrpcReflectionService();
         app.MapVehiclesApi();
-        app.MapSiloService();
         return app;
     }
 
-    // Before the api and grains: their in-process defaults (session directory, event bus, geo index) are only added
-    // when clustering has not registered its own.
-    private static void AddCluster(WebApplicationBuilder builder)
+    // Orleans options from our configuration keys. Failure detection is tuned so that a silo killed with kill -9 is
+    // declared dead in about a second (ProbeTimeout = MaxProbeTimeout = 1 s, two missed probes, one vote), well within
+    // the 5 s the cluster promises; every value can be overridden under Cluster:Membership.
+    private static void ConfigureSiloOptions(this ISiloBuilder silo, ConfigurationManager configuration)
     {
-        if (!builder.Configuration.GetValue<bool>("Cluster:Enabled"))
+        silo.Configure<SiloOptions>(options => options.SiloName = configuration["Grpc:Address"] ?? "127.0.0.1:50051");
+        silo.Configure<ClusterMembershipOptions>(options =>
         {
-            return;
-        }
-
-        var signingKey = builder.Configuration["Tokens:SigningKey"];
-        if (string.IsNullOrWhiteSpace(signingKey))
+            options.ProbeTimeout = TimeSpan.FromSeconds(1);
+            options.MaxProbeTimeout = TimeSpan.FromSeconds(1);
+            options.NumMissedProbesLimit = 2;
+            options.NumVotesForDeathDeclaration = 1;
+            configuration.GetSection("Cluster:Membership").Bind(options);
+        });
+        var actors = configuration.GetSection("Actors");
+        silo.Configure<GrainCollectionOptions>(options =>
         {
-            throw new InvalidOperationException(
-                "Cluster:Enabled needs Tokens:SigningKey (base64, at least 32 bytes), the same on every silo: a token minted by one silo must be accepted by all.");
-        }
+            if (actors.GetValue<TimeSpan?>("CollectionAge") is { } age)
+            {
+                options.CollectionAge = age;
+            }
+        });
+        silo.Configure<SiloMessagingOptions>(options =>
+        {
+            if (actors.GetValue<TimeSpan?>("CallTimeout") is { } timeout)
+            {
+                options.ResponseTimeout = timeout;
+                options.SystemResponseTimeout = timeout;
+            }
 
-        builder.Services.AddVehiclesCluster(builder.Configuration, new ClusterKey(ClusterOptions.DeriveClusterKey(signingKey)));
-        builder.Services.AddSingleton<IClusterStatusProvider, MembershipStatusProvider>();
+            // Orleans has no limit by default; ours has always bounded a grain's queue (a full one is RESOURCE_EXHAUSTED).
+            options.MaxEnqueuedRequestsHardLimit = actors.GetValue<int?>("MailboxCapacity") ?? 10_000;
+        });
     }
 }

@@ -1,39 +1,14 @@
-using Google.Protobuf.WellKnownTypes;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Vehicles.Actors;
 using Vehicles.Api.Security;
 using Vehicles.Api.V1;
 using Vehicles.Grpc;
 
 namespace Vehicles.Api.Services;
 
-/// <summary>What the admin view shows: the silos of the cluster. A clustered silo reads the membership table.</summary>
+/// <summary>What the admin view shows: the silos of the cluster, from Orleans' membership (the silo implements it).</summary>
 public interface IClusterStatusProvider
 {
     /// <summary>Every known silo generation.</summary>
-    Task<IReadOnlyList<Silo>> ListSilosAsync(bool includeDead, CancellationToken cancellationToken);
-}
-
-/// <summary>A silo running alone: lists itself, always active.</summary>
-public sealed class SingleSiloStatusProvider(ActorRuntime runtime, IServer server, TimeProvider time) : IClusterStatusProvider
-{
-    private readonly long _generation = time.GetUtcNow().UtcTicks;
-
-    /// <inheritdoc />
-    public Task<IReadOnlyList<Silo>> ListSilosAsync(bool includeDead, CancellationToken cancellationToken)
-        => Task.FromResult<IReadOnlyList<Silo>>(
-        [
-            new Silo
-            {
-                Endpoint = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "",
-                Generation = _generation,
-                Status = SiloStatus.Active,
-                LastHeartbeat = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
-                ActivationCount = runtime.ActivationCount,
-                Local = true,
-            },
-        ]);
+    Task<IReadOnlyList<Vehicles.Api.V1.Silo>> ListSilosAsync(bool includeDead, CancellationToken cancellationToken);
 }
 
 /// <summary>The vehicles.v1.ClusterAdmin service: the cluster's silos, for admins.</summary>
@@ -51,7 +26,7 @@ public sealed class ClusterAdminService(IClusterStatusProvider status)
 
         var response = new ListSilosResponse();
         response.Silos.AddRange((await status.ListSilosAsync(request.IncludeDead, context.CancellationToken))
-            .OrderBy(s => s.Status == SiloStatus.Dead)
+            .OrderBy(s => s.Status == Vehicles.Api.V1.SiloStatus.Dead)
             .ThenBy(s => s.Endpoint, StringComparer.Ordinal)
             .ThenByDescending(s => s.Generation));
         return response;

@@ -1,6 +1,5 @@
 using System.Text;
 using Microsoft.Extensions.Options;
-using Vehicles.Actors;
 using Vehicles.Api.Security;
 using Vehicles.Api.V1;
 using Vehicles.Api.Validation;
@@ -47,7 +46,7 @@ public sealed class FleetOperatorService
         ArgumentNullException.ThrowIfNull(request);
         var caller = RequireOperator(context);
         Check(_validator.Validate(request));
-        return await ReadableVehicleAsync(caller, request.Vin);
+        return await ReadableVehicleAsync(caller, request.Vin, context.CancellationToken);
     }
 
     /// <summary>Vehicles of the caller's fleets, paged: fleet by fleet (in fleet id order), each ordered by VIN.</summary>
@@ -64,8 +63,8 @@ public sealed class FleetOperatorService
         {
             var fleetId = fleets[fleetIndex];
             context.CancellationToken.ThrowIfCancellationRequested();
-            var page = await _grains.GetGrain<IFleetGrain>(fleetId).ListVehiclesAsync(pageSize - response.Vehicles.Count, fleetToken, request.Online);
-            var vehicles = await Task.WhenAll(page.Vehicles.Select(m => _grains.GetGrain<IVehicleGrain>(m.Vin).GetAsync()));
+            var page = await _grains.GetGrain<IFleetGrain>(fleetId).ListVehiclesAsync(pageSize - response.Vehicles.Count, fleetToken, request.Online, context.CancellationToken);
+            var vehicles = await Task.WhenAll(page.Vehicles.Select(m => _grains.GetGrain<IVehicleGrain>(m.Vin).GetAsync(context.CancellationToken)));
 
             // A vehicle that moved to another fleet since the listing was taken is left to that fleet.
             response.Vehicles.AddRange(vehicles.OfType<Vehicle>().Where(v => v.FleetId == fleetId));
@@ -94,7 +93,7 @@ public sealed class FleetOperatorService
         ArgumentNullException.ThrowIfNull(context);
         var caller = RequireOperator(context);
         Check(_validator.Validate(request));
-        var vehicle = await ReadableVehicleAsync(caller, request.Vin);
+        var vehicle = await ReadableVehicleAsync(caller, request.Vin, context.CancellationToken);
         _validator.Catalogue.TryGet(request.Name, out var definition);
         if (!caller.CanCommand(vehicle.FleetId))
         {
@@ -119,7 +118,8 @@ public sealed class FleetOperatorService
             _validator.EffectiveTtl(request),
             request.NotBefore?.ToDateTimeOffset(),
             request.IdempotencyKey.Length == 0 ? null : request.IdempotencyKey,
-            caller.Subject));
+            caller.Subject),
+            context.CancellationToken);
         var command = result.Status switch
         {
             SendCommandStatus.Created or SendCommandStatus.Deduplicated => result.Command!,
@@ -144,8 +144,8 @@ public sealed class FleetOperatorService
         ArgumentNullException.ThrowIfNull(request);
         var caller = RequireOperator(context);
         Check(_validator.Validate(request));
-        await ReadableVehicleAsync(caller, request.Vin);
-        return await _grains.GetGrain<IVehicleGrain>(request.Vin).GetCommandAsync(request.CommandId)
+        await ReadableVehicleAsync(caller, request.Vin, context.CancellationToken);
+        return await _grains.GetGrain<IVehicleGrain>(request.Vin).GetCommandAsync(request.CommandId, context.CancellationToken)
             ?? throw ApiErrors.CommandNotFound(request.CommandId);
     }
 
@@ -155,13 +155,13 @@ public sealed class FleetOperatorService
         ArgumentNullException.ThrowIfNull(request);
         var caller = RequireOperator(context);
         Check(_validator.Validate(request));
-        var vehicle = await ReadableVehicleAsync(caller, request.Vin);
+        var vehicle = await ReadableVehicleAsync(caller, request.Vin, context.CancellationToken);
         if (!caller.CanCommand(vehicle.FleetId))
         {
             throw ApiErrors.Denied("the " + TokenService.RoleName(caller.Role) + " role may not cancel commands");
         }
 
-        var result = await _grains.GetGrain<IVehicleGrain>(request.Vin).CancelCommandAsync(request.CommandId);
+        var result = await _grains.GetGrain<IVehicleGrain>(request.Vin).CancelCommandAsync(request.CommandId, context.CancellationToken);
         return result.Status switch
         {
             CancelCommandStatus.Canceled => result.Command!,
@@ -176,9 +176,9 @@ public sealed class FleetOperatorService
         ArgumentNullException.ThrowIfNull(request);
         var caller = RequireOperator(context);
         Check(_validator.Validate(request));
-        await ReadableVehicleAsync(caller, request.Vin);
+        await ReadableVehicleAsync(caller, request.Vin, context.CancellationToken);
         var page = await _grains.GetGrain<IVehicleGrain>(request.Vin)
-            .ListCommandsAsync(_validator.EffectivePageSize(request.PageSize), request.PageToken.Length == 0 ? null : request.PageToken);
+            .ListCommandsAsync(_validator.EffectivePageSize(request.PageSize), request.PageToken.Length == 0 ? null : request.PageToken, context.CancellationToken);
         if (page.InvalidPageToken)
         {
             throw ApiErrors.Invalid("page_token", "not a token this server issued for this vehicle");
@@ -203,7 +203,7 @@ public sealed class FleetOperatorService
         using var expiry = TokenExpiry.Watch(caller, _time);
         using var subscription = _events.SubscribeVehicle(request.Vin);
         await subscription.Ready;
-        var vehicle = await ReadableVehicleAsync(caller, request.Vin);
+        var vehicle = await ReadableVehicleAsync(caller, request.Vin, context.CancellationToken);
         await responseStream.WriteAsync(new VehicleEvent { Vehicle = vehicle }, context.CancellationToken);
         var lastVersion = vehicle.StateVersion;
         var dropped = 0L;
@@ -217,7 +217,7 @@ public sealed class FleetOperatorService
                 {
                     // Events were lost: the newest state stands in for the missed changes.
                     dropped = subscription.DroppedCount;
-                    next = new VehicleEvent { Vehicle = await ReadableVehicleAsync(caller, request.Vin) };
+                    next = new VehicleEvent { Vehicle = await ReadableVehicleAsync(caller, request.Vin, context.CancellationToken) };
                 }
 
                 if (next.KindCase == VehicleEvent.KindOneofCase.Vehicle)
@@ -362,9 +362,9 @@ public sealed class FleetOperatorService
         return [.. caller.FleetIds];
     }
 
-    private async Task<Vehicle> ReadableVehicleAsync(OperatorIdentity caller, string vin)
+    private async Task<Vehicle> ReadableVehicleAsync(OperatorIdentity caller, string vin, CancellationToken cancellationToken)
     {
-        var vehicle = await _grains.GetGrain<IVehicleGrain>(vin).GetAsync();
+        var vehicle = await _grains.GetGrain<IVehicleGrain>(vin).GetAsync(cancellationToken);
         return vehicle is not null && caller.CanRead(vehicle.FleetId) ? vehicle : throw ApiErrors.VehicleNotFound(vin);
     }
 
@@ -397,7 +397,7 @@ public sealed class FleetOperatorService
                 if (subscription.DroppedCount != dropped)
                 {
                     dropped = subscription.DroppedCount;
-                    command = await grain.GetCommandAsync(command.CommandId) ?? command;
+                    command = await grain.GetCommandAsync(command.CommandId, context.CancellationToken) ?? command;
                 }
                 else if (change.KindCase == VehicleEvent.KindOneofCase.Command && change.Command.CommandId == command.CommandId)
                 {
@@ -415,7 +415,7 @@ public sealed class FleetOperatorService
             // The deadline is near: answer with the command as it is now; it stays live.
         }
 
-        return await grain.GetCommandAsync(command.CommandId) ?? command;
+        return await grain.GetCommandAsync(command.CommandId, context.CancellationToken) ?? command;
     }
 
     private static string EncodeVehiclesPageToken(int fleetIndex, string? fleetToken) =>

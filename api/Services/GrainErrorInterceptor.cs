@@ -1,6 +1,5 @@
-using Vehicles.Actors;
+using Orleans.Storage;
 using Vehicles.Grpc;
-using Vehicles.Persistence;
 
 namespace Vehicles.Api.Services;
 
@@ -78,25 +77,31 @@ public sealed class GrainErrorInterceptor : Interceptor
         }
     }
 
-    /// <summary>The status for a runtime failure, or <see langword="null"/> to let the server treat it as unexpected.</summary>
+    /// <summary>The status for an Orleans failure, or <see langword="null"/> to let the server treat it as unexpected.</summary>
     public static RpcException? Map(Exception exception) => exception switch
     {
         RpcException => null,
-        GrainUnavailableException e => new RpcException(StatusCode.Unavailable, e.Message),
+
+        // The silo that held the grain is gone or unreachable, or the message could not be delivered: nothing was
+        // applied unless the grain said so; the cluster settles within the failure-detection time.
+        SiloUnavailableException e => new RpcException(StatusCode.Unavailable, "the silo holding the vehicle is unavailable; retry: " + e.Message),
+        OrleansMessageRejectionException e => new RpcException(StatusCode.Unavailable, "the call could not be delivered; retry: " + e.Message),
         InconsistentStateException => Fenced(),
-        MailboxFullException e => new RpcException(StatusCode.ResourceExhausted, e.Message),
+
+        // Orleans rejects calls above SiloMessagingOptions.MaxEnqueuedRequestsHardLimit for one activation.
+        LimitExceededException e => new RpcException(StatusCode.ResourceExhausted, e.Message),
+
+        // No answer within SiloMessagingOptions.ResponseTimeout (Actors:CallTimeout).
         TimeoutException e => new RpcException(StatusCode.DeadlineExceeded, e.Message),
-        RemoteGrainException { ExceptionType: "Vehicles.Actors.MailboxFullException" } e => new RpcException(StatusCode.ResourceExhausted, e.Message),
-        RemoteGrainException { ExceptionType: "Vehicles.Persistence.InconsistentStateException" } => Fenced(),
         _ => null,
     };
 
-    // A unary call whose state write was fenced (the grain moved between silos while it ran) changed nothing and is
-    // run again; the fenced activation deactivated itself, so the retry reads the state afresh.
+    // A unary call whose state write was refused (the grain moved between silos while it ran and another activation
+    // wrote meanwhile) changed nothing durable and is run again; Orleans deactivates an activation whose write failed
+    // with an ETag conflict, so the retry reads the state afresh.
     private const int MaxFencedAttempts = 3;
 
-    private static bool IsFenced(Exception exception) => exception is InconsistentStateException
-        or RemoteGrainException { ExceptionType: "Vehicles.Persistence.InconsistentStateException" };
+    private static bool IsFenced(Exception exception) => exception is InconsistentStateException;
 
     private static RpcException Fenced() => new(
         StatusCode.Unavailable, "the vehicle moved between silos while this call ran and its write was refused; nothing was applied, retry");

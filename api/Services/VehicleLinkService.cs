@@ -1,8 +1,8 @@
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Vehicles.Actors;
 using Vehicles.Api.Security;
+using Vehicles.Api.Sessions;
 using Vehicles.Api.V1;
 using Vehicles.Api.Validation;
 using Vehicles.Grains;
@@ -19,7 +19,7 @@ namespace Vehicles.Api.Services;
 public sealed partial class VehicleLinkService
 {
     private readonly IGrainFactory _grains;
-    private readonly IVehicleSessionDirectory _sessions;
+    private readonly VehicleSessions _sessions;
     private readonly RequestValidator _validator;
     private readonly TimeProvider _time;
     private readonly VehicleLinkOptions _options;
@@ -29,7 +29,7 @@ public sealed partial class VehicleLinkService
     /// <summary>Creates the service.</summary>
     public VehicleLinkService(
         IGrainFactory grains,
-        IVehicleSessionDirectory sessions,
+        VehicleSessions sessions,
         RequestValidator validator,
         TimeProvider time,
         IOptions<VehicleLinkOptions> options,
@@ -75,7 +75,7 @@ public sealed partial class VehicleLinkService
         var vin = hello.Vin;
         var sessionId = Guid.NewGuid().ToString("N");
         var grain = _grains.GetGrain<IVehicleGrain>(vin);
-        using var session = _sessions.Register(vin, sessionId);
+        using var session = _sessions.Open(vin, sessionId);
         var writeLock = new SemaphoreSlim(1, 1);
         var endReason = SessionEndReason.None;
         var sessionOpened = false;
@@ -84,8 +84,10 @@ public sealed partial class VehicleLinkService
         using var tokenExpiry = TokenExpiry.Watch(vehicle, _time);
         try
         {
-            var grant = await grain.OpenSessionAsync(new SessionRequest(
-                sessionId, vehicle.FleetId, hello.FirmwareVersion, hello.SoftwareVersion, hello.Resume, _sessions.LocalAddress));
+            var grant = await grain.OpenSessionAsync(
+                new SessionRequest(sessionId, vehicle.FleetId, hello.FirmwareVersion, hello.SoftwareVersion, hello.Resume),
+                session.Reference!,
+                context.CancellationToken);
             sessionOpened = true;
             LogConnected(_logger, vin, sessionId);
             await responseStream.WriteAsync(
@@ -110,7 +112,7 @@ public sealed partial class VehicleLinkService
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Ended, tokenExpiry.Token);
             var writer = WriteOutboundAsync(session, responseStream, writeLock, stop.Token);
             var reattacher = ReattachAsync(grain, session, new SessionRequest(
-                sessionId, vehicle.FleetId, hello.FirmwareVersion, hello.SoftwareVersion, hello.Resume, _sessions.LocalAddress, Reattach: true), responseStream, writeLock, stop.Token);
+                sessionId, vehicle.FleetId, hello.FirmwareVersion, hello.SoftwareVersion, hello.Resume, Reattach: true), responseStream, writeLock, stop.Token);
             try
             {
                 await new ConnectionReader(this, grain, vehicle, session, responseStream, writeLock).RunAsync(requestStream, stop.Token);
@@ -137,7 +139,15 @@ public sealed partial class VehicleLinkService
             if (sessionOpened)
             {
                 // Not the call's token: the session must close even when the client went away.
-                await grain.CloseSessionAsync(sessionId);
+                try
+                {
+                    await grain.CloseSessionAsync(sessionId, CancellationToken.None);
+                }
+                catch (Exception ex) when (GrainErrorInterceptor.Map(ex) is not null)
+                {
+                    // The grain's silo is gone: its next activation marks the vehicle offline by itself.
+                }
+
                 LogDisconnected(_logger, vin, sessionId);
             }
         }
@@ -171,8 +181,8 @@ public sealed partial class VehicleLinkService
             throw ApiErrors.Denied("vin: the token is for another vehicle");
         }
 
-        var ack = await _grains.GetGrain<IVehicleGrain>(request.Vin).ReportAsync(request.Status, FleetOrNull(vehicle));
-        return new ReportResponse { Ack = ack };
+        var receipt = await _grains.GetGrain<IVehicleGrain>(request.Vin).ReportAsync(request.Status, FleetOrNull(vehicle), null, context.CancellationToken);
+        return new ReportResponse { Ack = receipt.Ack };
     }
 
     private static VehicleIdentity RequireVehicle(ServerCallContext context) =>
@@ -251,14 +261,14 @@ public sealed partial class VehicleLinkService
                 {
                     try
                     {
-                        var grant = await grain.OpenSessionAsync(request);
+                        var grant = await grain.OpenSessionAsync(request, session.Reference!, cancellationToken);
                         if (!grant.Accepted)
                         {
-                            _sessions.EndSession(session.Vin, session.SessionId, SessionEndReason.Replaced);
+                            session.End(SessionEndReason.Replaced);
                             return;
                         }
 
-                        LogReattached(_logger, session.Vin, session.SessionId, grant.Commands.Count);
+                        LogReattached(_logger, session.Vin, session.SessionId, grant.Commands.Length);
                         foreach (var command in grant.Commands)
                         {
                             await writeLock.WaitAsync(cancellationToken);
@@ -289,7 +299,7 @@ public sealed partial class VehicleLinkService
         catch (Exception ex)
         {
             LogReattachFailed(_logger, ex, session.Vin, session.SessionId);
-            _sessions.EndSession(session.Vin, session.SessionId, SessionEndReason.SiloShuttingDown);
+            session.End(SessionEndReason.SiloShuttingDown);
         }
     }
 
@@ -386,7 +396,9 @@ public sealed partial class VehicleLinkService
             }
 
             _ignoredThrottles = 0;
-            return new ServerMessage { Ack = await grain.ReportAsync(status, FleetOrNull(vehicle)) };
+            var receipt = await grain.ReportAsync(status, FleetOrNull(vehicle), session.SessionId);
+            FollowUp(receipt.Session);
+            return new ServerMessage { Ack = receipt.Ack };
         }
 
         private async Task<ServerMessage?> OnCommandResultAsync(CommandResult result)
@@ -413,19 +425,22 @@ public sealed partial class VehicleLinkService
                 return Error(error);
             }
 
-            if (!await grain.HeartbeatAsync(session.SessionId))
-            {
-                if (service._sessions.IsCurrent(session.Vin, session.SessionId))
-                {
-                    // Still this silo's current stream: the grain's new activation (it moved) has not heard of it yet.
-                    session.RequestReattach();
-                    return null;
-                }
+            FollowUp(await grain.HeartbeatAsync(session.SessionId));
+            return null;
+        }
 
+        // Unknown: the grain's activation (it moved, or its silo died) has not heard of this stream yet; Replaced:
+        // another stream of the vehicle is current, whose Connect normally ends this one first.
+        private void FollowUp(SessionStatus status)
+        {
+            if (status == SessionStatus.Unknown)
+            {
+                session.RequestReattach();
+            }
+            else if (status == SessionStatus.Replaced)
+            {
                 throw new RpcException(StatusCode.Aborted, "this session is no longer current; reconnect");
             }
-
-            return null;
         }
 
         private async Task WriteAsync(ServerMessage message, CancellationToken cancellationToken)

@@ -1,5 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
-using Vehicles.Actors;
+using Orleans.Concurrency;
 using Vehicles.Api.V1;
 
 namespace Vehicles.Grains;
@@ -8,23 +8,34 @@ namespace Vehicles.Grains;
 /// One vehicle, keyed by VIN: its live state, presence, status report sequencing and command queue.
 /// The vehicle side is called by the Connect and Report handlers; the operator side by the FleetOperator service.
 /// Expected outcomes (duplicates, conflicts, full queues, final commands) are result values, never exceptions.
-/// Returned protobuf messages are copies the caller may keep; arguments must not be changed after the call.
+/// Returned protobuf messages are the caller's to keep; arguments must not be changed after the call.
 /// </summary>
+[Alias("vehicles.IVehicleGrain")]
 public interface IVehicleGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Opens a session from a Hello, replacing any earlier one: the vehicle becomes online and the grant carries the
-    /// durable sequence for the Welcome and every command to (re)deliver, oldest first. The caller registers the
-    /// session with <see cref="IVehicleSessionDirectory"/> <em>before</em> this call, writes Welcome, then the grant's
-    /// commands, then whatever the directory queued for the session meanwhile.
+    /// Opens a session from a Hello, replacing any earlier one (whose observer is told <see cref="SessionEndReason.Replaced"/>):
+    /// the vehicle becomes online and the grant carries the durable sequence for the Welcome and every command to
+    /// (re)deliver, oldest first. Later commands and cancellations reach the stream through <paramref name="observer"/>.
+    /// The caller writes Welcome, then the grant's commands, then whatever the observer queued meanwhile.
     /// </summary>
-    Task<SessionGrant> OpenSessionAsync(SessionRequest session);
+    /// <param name="session">What the stream knows.</param>
+    /// <param name="observer">The stream's outbound queue, as a grain observer reference (it may live on another silo).</param>
+    /// <param name="cancellationToken">The call's cancellation.</param>
+    [Alias("OpenSession")]
+    Task<SessionGrant> OpenSessionAsync(SessionRequest session, IVehicleSessionObserver observer, CancellationToken cancellationToken = default);
 
     /// <summary>Closes the session if it is still the current one (a replaced session's close is ignored); the vehicle becomes offline.</summary>
-    Task CloseSessionAsync(string sessionId);
+    [Alias("CloseSession")]
+    Task CloseSessionAsync(string sessionId, CancellationToken cancellationToken = default);
 
-    /// <summary>Records that the vehicle was heard from on the session. Returns <see langword="false"/> when the session is no longer current (replaced or timed out): the caller should end the stream.</summary>
-    Task<bool> HeartbeatAsync(string sessionId);
+    /// <summary>
+    /// Records that the vehicle was heard from on the session. <see cref="SessionStatus.Unknown"/>: this activation never
+    /// heard of the session (the grain moved or its silo died) and the stream should announce it again
+    /// (<see cref="SessionRequest.Reattach"/>); <see cref="SessionStatus.Replaced"/>: another session is current, end the stream.
+    /// </summary>
+    [Alias("Heartbeat")]
+    Task<SessionStatus> HeartbeatAsync(string sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Applies a status report and acknowledges it. A sequence already applied is acked and not applied again. Within
@@ -35,34 +46,44 @@ public interface IVehicleGrain : IGrainWithStringKey
     /// </summary>
     /// <param name="report">The validated report.</param>
     /// <param name="fleetId">The fleet named in the vehicle's token; <see langword="null"/> to keep the current one.</param>
-    Task<Ack> ReportAsync(StatusReport report, string? fleetId);
+    /// <param name="sessionId">The stream's session, so the receipt can say whether this activation knows it; <see langword="null"/> for the unary Report.</param>
+    /// <param name="cancellationToken">The call's cancellation.</param>
+    [Alias("Report")]
+    Task<ReportReceipt> ReportAsync(StatusReport report, string? fleetId, string? sessionId = null, CancellationToken cancellationToken = default);
 
     /// <summary>Applies a command result from the vehicle. A result for an unknown or already final command changes nothing and says so.</summary>
-    Task<CompleteCommandResult> CompleteCommandAsync(CommandResult result);
+    [Alias("CompleteCommand")]
+    Task<CompleteCommandResult> CompleteCommandAsync(CommandResult result, CancellationToken cancellationToken = default);
 
     /// <summary>The vehicle's last known state, or <see langword="null"/> when it never connected nor reported.</summary>
     [ReadOnly]
-    Task<Vehicle?> GetAsync();
+    [Alias("Get")]
+    Task<Vehicle?> GetAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Creates a command, durable before this returns, and delivers it at once when the vehicle is online and
-    /// <see cref="CommandRequest.NotBefore"/> has passed; otherwise it stays PENDING until the vehicle connects, a
-    /// durable reminder fires at not_before, or it expires.
+    /// <see cref="CommandRequest.NotBefore"/> has passed; otherwise it stays PENDING until the vehicle connects,
+    /// not_before comes (a grain timer while active, a durable reminder otherwise), or it expires.
     /// </summary>
-    Task<SendCommandResult> SendCommandAsync(CommandRequest commandRequest);
+    [Alias("SendCommand")]
+    Task<SendCommandResult> SendCommandAsync(CommandRequest commandRequest, CancellationToken cancellationToken = default);
 
     /// <summary>One command, or <see langword="null"/> when unknown (or dropped from the bounded history).</summary>
     [ReadOnly]
-    Task<Command?> GetCommandAsync(string commandId);
+    [Alias("GetCommand")]
+    Task<Command?> GetCommandAsync(string commandId, CancellationToken cancellationToken = default);
 
     /// <summary>Cancels a live command (the vehicle is told when it was delivered); a final command is returned unchanged with <see cref="CancelCommandStatus.AlreadyFinal"/>.</summary>
-    Task<CancelCommandResult> CancelCommandAsync(string commandId);
+    [Alias("CancelCommand")]
+    Task<CancelCommandResult> CancelCommandAsync(string commandId, CancellationToken cancellationToken = default);
 
     /// <summary>Retained commands, newest first, paged.</summary>
     /// <param name="pageSize">1..1000; 0 or less means 100, more than 1000 means 1000.</param>
     /// <param name="pageToken"><see cref="CommandPage.NextPageToken"/> of the previous page; empty or <see langword="null"/> for the first.</param>
+    /// <param name="cancellationToken">The call's cancellation.</param>
     [ReadOnly]
-    Task<CommandPage> ListCommandsAsync(int pageSize, string? pageToken);
+    [Alias("ListCommands")]
+    Task<CommandPage> ListCommandsAsync(int pageSize, string? pageToken, CancellationToken cancellationToken = default);
 }
 
 /// <summary>What the Connect handler knows when a Hello arrives.</summary>
@@ -71,26 +92,56 @@ public interface IVehicleGrain : IGrainWithStringKey
 /// <param name="FirmwareVersion">From Hello.</param>
 /// <param name="SoftwareVersion">From Hello.</param>
 /// <param name="Resume">From Hello; <see langword="null"/> on a cold start. Informational: the grant re-sends every DELIVERED command without a result whatever the vehicle last received, and Welcome.durable_sequence tells it which reports to resend.</param>
-/// <param name="SessionAddress">Where the session's stream lives (<see cref="IVehicleSessionDirectory.LocalAddress"/> of the silo holding it): a grain on another silo pushes commands there.</param>
 /// <param name="Reattach">
-/// The stream is already open and its silo re-announces it to the grain's new activation (the grain moved to another
-/// silo). Refused (<see cref="SessionGrant.Accepted"/> false) when the vehicle opened another session meanwhile.
+/// The stream is already open and announces itself to an activation that does not know it (the grain moved, or the
+/// silo that held it died). Refused (<see cref="SessionGrant.Accepted"/> false) when another session is current.
 /// </param>
+[GenerateSerializer]
+[Alias("vehicles.SessionRequest")]
 public sealed record SessionRequest(
-    string SessionId,
-    string FleetId,
-    string FirmwareVersion,
-    string SoftwareVersion,
-    ResumeInfo? Resume,
-    string SessionAddress,
-    bool Reattach = false);
+    [property: Id(0)] string SessionId,
+    [property: Id(1)] string FleetId,
+    [property: Id(2)] string FirmwareVersion,
+    [property: Id(3)] string SoftwareVersion,
+    [property: Id(4)] ResumeInfo? Resume,
+    [property: Id(5)] bool Reattach = false);
 
 /// <summary>The answer to <see cref="IVehicleGrain.OpenSessionAsync"/>.</summary>
 /// <param name="DurableSequence">The highest durable status report sequence (Welcome.durable_sequence).</param>
 /// <param name="Commands">Commands to send after Welcome, oldest first: PENDING ones now due and DELIVERED ones without a result.</param>
 /// <param name="ServerTime">The grain's clock when the session opened (Welcome.server_time).</param>
-/// <param name="Accepted">False only for a <see cref="SessionRequest.Reattach"/> of a session that is no longer current.</param>
-public sealed record SessionGrant(ulong DurableSequence, IReadOnlyList<CommandDelivery> Commands, Timestamp ServerTime, bool Accepted = true);
+/// <param name="Accepted">False only for a <see cref="SessionRequest.Reattach"/> while another session is current.</param>
+[GenerateSerializer]
+[Alias("vehicles.SessionGrant")]
+public sealed record SessionGrant(
+    [property: Id(0)] ulong DurableSequence,
+    [property: Id(1)] CommandDelivery[] Commands,
+    [property: Id(2)] Timestamp ServerTime,
+    [property: Id(3)] bool Accepted = true);
+
+/// <summary>Whether a session is the one the vehicle's grain holds.</summary>
+[GenerateSerializer]
+[Alias("vehicles.SessionStatus")]
+public enum SessionStatus
+{
+    /// <summary>It is the current session.</summary>
+    Current,
+
+    /// <summary>This activation holds no session (it moved or was re-activated after a crash): announce the stream again.</summary>
+    Unknown,
+
+    /// <summary>Another session is current: the stream should end.</summary>
+    Replaced,
+}
+
+/// <summary>The answer to <see cref="IVehicleGrain.ReportAsync"/>.</summary>
+/// <param name="Ack">The acknowledgement to send the vehicle.</param>
+/// <param name="Session">Whether the activation knows the reporting session (<see cref="SessionStatus.Current"/> for a unary report).</param>
+[GenerateSerializer]
+[Alias("vehicles.ReportReceipt")]
+public sealed record ReportReceipt(
+    [property: Id(0)] Ack Ack,
+    [property: Id(1)] SessionStatus Session);
 
 /// <summary>A command to create, as validated by the api.</summary>
 /// <param name="Name">Catalogue name.</param>
@@ -99,15 +150,19 @@ public sealed record SessionGrant(ulong DurableSequence, IReadOnlyList<CommandDe
 /// <param name="NotBefore">Do not deliver before this time; <see langword="null"/> to deliver at once.</param>
 /// <param name="IdempotencyKey">Retries with the same key return the first command; empty or <see langword="null"/> for none.</param>
 /// <param name="RequestedBy">Subject of the operator token.</param>
+[GenerateSerializer]
+[Alias("vehicles.CommandRequest")]
 public sealed record CommandRequest(
-    string Name,
-    CommandParameters? Parameters,
-    TimeSpan? Ttl,
-    DateTimeOffset? NotBefore,
-    string? IdempotencyKey,
-    string RequestedBy);
+    [property: Id(0)] string Name,
+    [property: Id(1)] CommandParameters? Parameters,
+    [property: Id(2)] TimeSpan? Ttl,
+    [property: Id(3)] DateTimeOffset? NotBefore,
+    [property: Id(4)] string? IdempotencyKey,
+    [property: Id(5)] string RequestedBy);
 
 /// <summary>How <see cref="IVehicleGrain.SendCommandAsync"/> went; the api maps each to a gRPC status.</summary>
+[GenerateSerializer]
+[Alias("vehicles.SendCommandStatus")]
 public enum SendCommandStatus
 {
     /// <summary>A new command was created (OK).</summary>
@@ -130,9 +185,16 @@ public enum SendCommandStatus
 /// <param name="Status">What happened.</param>
 /// <param name="Command">The new or matching command; <see langword="null"/> for <see cref="SendCommandStatus.QueueFull"/> and <see cref="SendCommandStatus.InvalidTtl"/>.</param>
 /// <param name="Message">A human-readable explanation for the non-OK statuses.</param>
-public sealed record SendCommandResult(SendCommandStatus Status, Command? Command, string Message = "");
+[GenerateSerializer]
+[Alias("vehicles.SendCommandResult")]
+public sealed record SendCommandResult(
+    [property: Id(0)] SendCommandStatus Status,
+    [property: Id(1)] Command? Command,
+    [property: Id(2)] string Message = "");
 
 /// <summary>How <see cref="IVehicleGrain.CancelCommandAsync"/> went.</summary>
+[GenerateSerializer]
+[Alias("vehicles.CancelCommandStatus")]
 public enum CancelCommandStatus
 {
     /// <summary>The command was live and is now CANCELED (OK).</summary>
@@ -148,9 +210,15 @@ public enum CancelCommandStatus
 /// <summary>The outcome of <see cref="IVehicleGrain.CancelCommandAsync"/>.</summary>
 /// <param name="Status">What happened.</param>
 /// <param name="Command">The command as it now is; <see langword="null"/> for <see cref="CancelCommandStatus.NotFound"/>.</param>
-public sealed record CancelCommandResult(CancelCommandStatus Status, Command? Command);
+[GenerateSerializer]
+[Alias("vehicles.CancelCommandResult")]
+public sealed record CancelCommandResult(
+    [property: Id(0)] CancelCommandStatus Status,
+    [property: Id(1)] Command? Command);
 
 /// <summary>How <see cref="IVehicleGrain.CompleteCommandAsync"/> went.</summary>
+[GenerateSerializer]
+[Alias("vehicles.CompleteCommandStatus")]
 public enum CompleteCommandStatus
 {
     /// <summary>The command is now final with the vehicle's outcome.</summary>
@@ -166,10 +234,19 @@ public enum CompleteCommandStatus
 /// <summary>The outcome of <see cref="IVehicleGrain.CompleteCommandAsync"/>.</summary>
 /// <param name="Status">What happened.</param>
 /// <param name="Command">The command as it now is; <see langword="null"/> for <see cref="CompleteCommandStatus.UnknownCommand"/>.</param>
-public sealed record CompleteCommandResult(CompleteCommandStatus Status, Command? Command);
+[GenerateSerializer]
+[Alias("vehicles.CompleteCommandResult")]
+public sealed record CompleteCommandResult(
+    [property: Id(0)] CompleteCommandStatus Status,
+    [property: Id(1)] Command? Command);
 
 /// <summary>A page of <see cref="IVehicleGrain.ListCommandsAsync"/>.</summary>
 /// <param name="Commands">Newest first.</param>
 /// <param name="NextPageToken">Token of the next page; empty on the last page.</param>
 /// <param name="InvalidPageToken"><see langword="true"/> when the page token was not one this grain issued (INVALID_ARGUMENT); the page is then empty.</param>
-public sealed record CommandPage(IReadOnlyList<Command> Commands, string NextPageToken, bool InvalidPageToken = false);
+[GenerateSerializer]
+[Alias("vehicles.CommandPage")]
+public sealed record CommandPage(
+    [property: Id(0)] Command[] Commands,
+    [property: Id(1)] string NextPageToken,
+    [property: Id(2)] bool InvalidPageToken = false);

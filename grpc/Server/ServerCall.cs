@@ -305,8 +305,16 @@ internal sealed class ServerCall<TRequest, TResponse> : ServerCallContext, IHttp
             abort.Aborted.TrySetResult();
             CancelQuietly();
 
-            // A handler waiting for a request message that will never come must wake up.
-            _httpContext.Request.BodyReader.CancelPendingRead();
+            // A handler waiting for a request message that will never come must wake up. The client may already have
+            // reset the stream, and this runs on a timer thread where an escaping exception ends the process.
+            try
+            {
+                _httpContext.Request.BodyReader.CancelPendingRead();
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException)
+            {
+                // Nothing left to wake.
+            }
         }
     }
 

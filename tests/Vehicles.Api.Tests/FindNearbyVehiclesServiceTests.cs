@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Vehicles.Api.Security;
 using Vehicles.Api.Services;
 using Vehicles.Api.V1;
@@ -22,7 +24,7 @@ public sealed class FindNearbyVehiclesServiceTests
         var index = new InMemoryVehicleGeoIndex();
         index.UpdatePosition(Fleet, "FAR", 48.2, 11.5);
         index.UpdatePosition(Fleet, "NEAR", 48.11, 11.5);
-        await using var services = Services(index);
+        await using var services = await Services(index);
 
         var response = await Service(services).FindNearbyVehicles(Request(), new TestCallContext(Operator(Fleet)));
 
@@ -35,7 +37,7 @@ public sealed class FindNearbyVehiclesServiceTests
     [Fact]
     public async Task FindNearbyVehicles_WhenTheIndexIsUnavailable_IsUnavailableWithRetryHint()
     {
-        await using var services = Services(new UnreachableGeoIndex());
+        await using var services = await Services(new UnreachableGeoIndex());
 
         var error = await Assert.ThrowsAsync<RpcException>(
             () => Service(services).FindNearbyVehicles(Request(), new TestCallContext(Operator(Fleet))));
@@ -47,7 +49,7 @@ public sealed class FindNearbyVehiclesServiceTests
     [Fact]
     public async Task FindNearbyVehicles_WhenTheIndexCannotHoldThePoint_IsInvalidArgumentNamingTheField()
     {
-        await using var services = Services(new UnreachableGeoIndex());
+        await using var services = await Services(new UnreachableGeoIndex());
         var request = Request();
         request.Latitude = 89;
 
@@ -61,7 +63,7 @@ public sealed class FindNearbyVehiclesServiceTests
     [Fact]
     public async Task FindNearbyVehicles_ForAFleetOutsideTheToken_IsPermissionDeniedBeforeTheIndexIsAsked()
     {
-        await using var services = Services(new UnreachableGeoIndex());
+        await using var services = await Services(new UnreachableGeoIndex());
 
         var error = await Assert.ThrowsAsync<RpcException>(
             () => Service(services).FindNearbyVehicles(Request(), new TestCallContext(Operator("fleet-b"))));
@@ -75,17 +77,45 @@ public sealed class FindNearbyVehiclesServiceTests
     private static OperatorIdentity Operator(string fleet) =>
         new("alice", [fleet], OperatorRole.Viewer, "token-1", FakeTimeProvider.DefaultStart.AddHours(1));
 
-    private static ServiceProvider Services(IVehicleGeoIndex index)
+    // The api composed on a real, single Orleans silo (memory storage, loopback), as the silo host composes it.
+    private static async Task<SiloServices> Services(IVehicleGeoIndex index)
     {
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton<TimeProvider>(new FakeTimeProvider());
-        services.AddSingleton(index);
-        services.AddVehiclesApi(new ConfigurationBuilder().Build());
-        return services.BuildServiceProvider();
+        var host = Host.CreateDefaultBuilder()
+            .UseOrleans(silo => silo
+                .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: 0, serviceId: "api-tests", clusterId: "api-tests")
+                .AddMemoryGrainStorage(GrainsServiceCollectionExtensions.StorageName))
+            .ConfigureLogging(logging => logging.ClearProviders())
+            .ConfigureServices(services =>
+            {
+                services.AddSingleton<TimeProvider>(new FakeTimeProvider());
+                services.AddKeyedSingleton<TimeProvider>(KeyedService.AnyKey, TimeProvider.System);
+                services.AddSingleton(index);
+                services.AddVehiclesApi(new ConfigurationBuilder().Build());
+            })
+            .Build();
+        await host.StartAsync();
+        return new SiloServices(host);
     }
 
-    private static FleetOperatorService Service(ServiceProvider services) => services.GetRequiredService<FleetOperatorService>();
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static FleetOperatorService Service(SiloServices services) => services.Host.Services.GetRequiredService<FleetOperatorService>();
+
+    private sealed class SiloServices(IHost host) : IAsyncDisposable
+    {
+        public IHost Host { get; } = host;
+
+        public async ValueTask DisposeAsync()
+        {
+            await Host.StopAsync();
+            Host.Dispose();
+        }
+    }
 
     /// <summary>What the Redis-backed index does while Redis is down (its own tests run that against a closed port).</summary>
     private sealed class UnreachableGeoIndex : IVehicleGeoIndex

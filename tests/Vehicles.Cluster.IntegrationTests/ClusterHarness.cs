@@ -13,9 +13,9 @@ using ApiSiloStatus = Vehicles.Api.V1.SiloStatus;
 namespace Vehicles.Cluster.IntegrationTests;
 
 /// <summary>
-/// A cluster of silo processes on 127.0.0.1 sharing one PostgreSQL storage schema, one membership schema, one Redis
-/// key prefix and one token signing key, all unique to the harness. Disposing it kills what still runs and drops the
-/// schemas and keys; silo logs are kept only when VEHICLES_ITEST_KEEP_LOGS is set (failure messages carry their tails).
+/// A cluster of silo processes on 127.0.0.1 sharing one PostgreSQL schema (grain state, reminders and Orleans'
+/// membership tables), one cluster id, one Redis key prefix and one token signing key, all unique to the harness; each
+/// silo has its own gRPC and silo-to-silo port. Disposing it kills what still runs and drops the schema and keys; silo logs are kept only when VEHICLES_ITEST_KEEP_LOGS is set (failure messages carry their tails).
 /// </summary>
 public sealed class ClusterHarness : IAsyncDisposable
 {
@@ -31,19 +31,20 @@ public sealed class ClusterHarness : IAsyncDisposable
     private readonly ITestOutputHelper? _output;
     private readonly string _directory;
     private readonly string _siloDll;
-    private readonly string _storageSchema;
-    private readonly string _clusterSchema;
+    private readonly string _schema;
+    private readonly string _clusterId;
     private readonly string _redisPrefix;
     private readonly string _signingKey;
     private readonly string _vinDescriptor;
 
-    private ClusterHarness(bool clustered, ITestOutputHelper? output)
+    private ClusterHarness(bool clustered, bool embedded, ITestOutputHelper? output)
     {
         Clustered = clustered;
+        Embedded = embedded;
         _output = output;
         var id = Guid.NewGuid().ToString("N")[..8];
-        _storageSchema = "itest_" + id;
-        _clusterSchema = "itestc_" + id;
+        _schema = "itest_" + id;
+        _clusterId = "itest-" + id;
         _redisPrefix = "itest-" + id;
         _signingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(TokenOptions.MinKeyBytes));
         _directory = Path.Combine(Path.GetTempPath(), "vehicles-itest-" + id);
@@ -65,6 +66,15 @@ public sealed class ClusterHarness : IAsyncDisposable
 
     /// <summary>Whether the silos run with Cluster:Enabled (false: single silos, each on its own).</summary>
     public bool Clustered { get; }
+
+    /// <summary>Settings added to every silo launched from now on (for example <c>Cluster__Tls__Certificate</c>).</summary>
+    public Dictionary<string, string> ExtraEnvironment { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Starts one more silo without waiting for anything (a silo that is not expected to join).</summary>
+    public SiloProcess LaunchUnwatched() => Launch();
+
+    /// <summary>Whether the silos run on the embedded default: SQLite in their data folder, no Redis, no cluster.</summary>
+    public bool Embedded { get; }
 
     /// <summary>Mints tokens the silos accept: same key, issuer and audience.</summary>
     public TokenService Tokens { get; }
@@ -89,7 +99,18 @@ public sealed class ClusterHarness : IAsyncDisposable
     {
         _ = TestServers.Postgres;
         _ = TestServers.Redis;
-        return new ClusterHarness(clustered, output);
+        return new ClusterHarness(clustered, embedded: false, output);
+    }
+
+    /// <summary>A harness of single silos on the embedded default (SQLite, no server needed).</summary>
+    public static ClusterHarness CreateEmbedded(ITestOutputHelper? output) => new(clustered: false, embedded: true, output);
+
+    /// <summary>Starts a new process on the data folder of <paramref name="previous"/> (after it stopped or was killed), and waits until it serves.</summary>
+    public async Task<SiloProcess> RestartOnSameDataAsync(SiloProcess previous)
+    {
+        var silo = Launch(previous.Index);
+        await silo.WaitUntilServingAsync(_startTimeout);
+        return silo;
     }
 
     /// <summary>Starts <paramref name="count"/> silos at once and waits until each serves and (clustered) all see each other active.</summary>
@@ -213,7 +234,7 @@ public sealed class ClusterHarness : IAsyncDisposable
         return text.ToString();
     }
 
-    /// <summary>Kills what still runs, drops the schemas and Redis keys, deletes the logs (unless kept).</summary>
+    /// <summary>Kills what still runs, drops the schema and Redis keys (not embedded), deletes the logs and data (unless kept).</summary>
     public async ValueTask DisposeAsync()
     {
         foreach (var silo in Silos)
@@ -224,36 +245,36 @@ public sealed class ClusterHarness : IAsyncDisposable
         var keepLogs = Environment.GetEnvironmentVariable("VEHICLES_ITEST_KEEP_LOGS") is { Length: > 0 };
         _output?.WriteLine(keepLogs ? "silo logs kept in " + _directory : "silo logs in " + _directory + " deleted (set VEHICLES_ITEST_KEEP_LOGS=1 to keep them)");
         var cleanup = new List<string>();
-        try
+        if (!Embedded)
         {
-            await using var connection = new NpgsqlConnection(TestServers.Postgres);
-            await connection.OpenAsync();
-            foreach (var schema in new[] { _storageSchema, _clusterSchema })
+            try
             {
-                // The names are made here from a GUID; no user input reaches this statement.
+                await using var connection = new NpgsqlConnection(TestServers.Postgres);
+                await connection.OpenAsync();
+                // The name is made here from a GUID; no user input reaches this statement.
 #pragma warning disable CA2100
-                await using var drop = new NpgsqlCommand("DROP SCHEMA IF EXISTS " + schema + " CASCADE", connection);
+                await using var drop = new NpgsqlCommand("DROP SCHEMA IF EXISTS " + _schema + " CASCADE", connection);
 #pragma warning restore CA2100
                 await drop.ExecuteNonQueryAsync();
             }
-        }
-        catch (NpgsqlException ex)
-        {
-            cleanup.Add("dropping schemas: " + ex.Message);
-        }
+            catch (NpgsqlException ex)
+            {
+                cleanup.Add("dropping the schema: " + ex.Message);
+            }
 
-        try
-        {
-            using var redis = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis + ",abortConnect=false,connectTimeout=3000");
+            try
+            {
+                using var redis = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis + ",abortConnect=false,connectTimeout=3000");
 
-            // One server-side script (KEYS is fine on a test Redis): the async API only, as REGISTRY.md advises for 1.2.6.
-            await redis.GetDatabase().ScriptEvaluateAsync(
-                "local n = 0 for _, key in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', key) n = n + 1 end return n",
-                values: [_redisPrefix + "*"]);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            cleanup.Add("deleting Redis keys: " + ex.Message);
+                // One server-side script (KEYS is fine on a test Redis).
+                await redis.GetDatabase().ScriptEvaluateAsync(
+                    "local n = 0 for _, key in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', key) n = n + 1 end return n",
+                    values: [_redisPrefix + "*"]);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                cleanup.Add("deleting Redis keys: " + ex.Message);
+            }
         }
 
         if (!keepLogs)
@@ -274,7 +295,7 @@ public sealed class ClusterHarness : IAsyncDisposable
         }
     }
 
-    private SiloProcess Launch()
+    private SiloProcess Launch(int? dataOf = null)
     {
         int index;
         lock (_lock)
@@ -283,21 +304,26 @@ public sealed class ClusterHarness : IAsyncDisposable
         }
 
         var endpoint = "127.0.0.1:" + FreePort().ToString(CultureInfo.InvariantCulture);
-        var dataDirectory = Path.Combine(_directory, "silo" + index);
+        var siloPort = FreePort();
+        var dataDirectory = Path.Combine(_directory, "silo" + (dataOf ?? index));
         Directory.CreateDirectory(dataDirectory);
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["Grpc__Address"] = endpoint,
             ["Storage__Provider"] = "PostgreSql",
             ["Storage__ConnectionString"] = TestServers.Postgres,
-            ["Storage__Schema"] = _storageSchema,
+            ["Storage__Schema"] = _schema,
             ["Storage__DataDirectory"] = dataDirectory,
             ["Cluster__Enabled"] = Clustered ? "true" : "false",
-            ["Cluster__Schema"] = _clusterSchema,
+            ["Cluster__ClusterId"] = _clusterId,
+
+            // Every silo on one host needs its own silo-to-silo port (also the single silo's localhost clustering);
+            // no Orleans gateway: clients use gRPC only.
+            ["Cluster__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
+            ["Cluster__GatewayPort"] = "0",
+            ["Cluster__AdvertisedAddress"] = "127.0.0.1",
             ["Cluster__Redis"] = TestServers.Redis,
             ["Cluster__RedisKeyPrefix"] = _redisPrefix,
-            ["Cluster__HeartbeatInterval"] = "00:00:01",
-            ["Cluster__SuspectAfter"] = "00:00:03",
             ["Tokens__SigningKey"] = _signingKey,
             ["Vehicles__CheckpointInterval"] = "00:00:01",
             ["Logging__LogLevel__Default"] = "Information",
@@ -308,6 +334,18 @@ public sealed class ClusterHarness : IAsyncDisposable
             ["Logging__Console__FormatterOptions__UseUtcTimestamp"] = "true",
             ["DOTNET_ENVIRONMENT"] = "Production",
         };
+        foreach (var (key, value) in ExtraEnvironment)
+        {
+            environment[key] = value;
+        }
+
+        if (Embedded)
+        {
+            environment["Storage__Provider"] = "Sqlite";
+            environment.Remove("Storage__ConnectionString");
+            environment.Remove("Cluster__Redis");
+        }
+
         var silo = SiloProcess.Start(index, _siloDll, endpoint, environment, Path.Combine(_directory, "silo" + index + ".log"));
         lock (_lock)
         {

@@ -160,6 +160,15 @@ public sealed class DrivenVehicle
         }
     }
 
+    /// <summary>Whether the command reached this vehicle (and it answered it) on any of its streams.</summary>
+    public bool HasReceived(string commandId)
+    {
+        lock (_lock)
+        {
+            return _executedCommands.Contains(commandId);
+        }
+    }
+
     /// <summary>From now on, remember when the first report sent after this moment is acked.</summary>
     public void Mark(long timestamp)
     {

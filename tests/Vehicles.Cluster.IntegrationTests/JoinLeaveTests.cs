@@ -37,6 +37,7 @@ public sealed class JoinLeaveTests(ITestOutputHelper output) : IAsyncLifetime
         load.Mark();
         var allReporting = await Poll.UntilAsync(() => Task.FromResult(load.Vehicles.All(v => v.FirstAckAfterMark is not null)), TimeSpan.FromSeconds(20));
         await load.WaitForCallsAsync(60);
+        var undelivered = await load.UndeliveredAsync(load.AcceptedCommands, TimeSpan.FromSeconds(10));
         await load.StopAsync();
         var durable = load.Vehicles.ToDictionary(v => v.Vin, v => v.HighestDurableAcked);
         var running = _cluster.Running;
@@ -54,6 +55,7 @@ public sealed class JoinLeaveTests(ITestOutputHelper output) : IAsyncLifetime
         expect.None(badEnds, "streams that ended other than by a clean re-route off the leaving silo");
         expect.None(load.Vehicles.SelectMany(v => v.Problems.Select(p => v.Vin + " " + p)), "vehicle problems");
         expect.None(missing, "accepted commands not found");
+        expect.None(undelivered, "accepted commands not delivered to their (connected) vehicle within 10 s");
         expect.None(regressed, "durable sequences below what was acknowledged");
         expect.None(lost, "acknowledged reports missing from the state after the hand-overs (state not flushed)");
         expect.That(allReporting, "not every vehicle had a report acked after the leave");

@@ -125,6 +125,19 @@ public sealed class LoadDriver : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Polls until every one of <paramref name="commands"/> reached its vehicle's stream, at most <paramref name="timeout"/>.
+    /// A command whose grain moved (a crash, a leave) reaches the vehicle only once its stream announced itself to the new
+    /// activation, or once the vehicle reconnected.
+    /// </summary>
+    /// <returns>The commands still not delivered, each with the silo its vehicle's stream is on.</returns>
+    public async Task<IReadOnlyList<string>> UndeliveredAsync(IReadOnlyList<AcceptedCommand> commands, TimeSpan timeout)
+    {
+        var byVin = Vehicles.ToDictionary(v => v.Vin, StringComparer.Ordinal);
+        await Poll.UntilAsync(() => Task.FromResult(commands.All(c => byVin[c.Vin].HasReceived(c.CommandId))), timeout);
+        return [.. commands.Where(c => !byVin[c.Vin].HasReceived(c.CommandId)).Select(c => c + ", stream on " + byVin[c.Vin].Silo)];
+    }
+
     /// <summary>Marks an event (a kill): each vehicle remembers when its first report sent after it is acked.</summary>
     /// <returns>The event's Stopwatch timestamp.</returns>
     public long Mark()

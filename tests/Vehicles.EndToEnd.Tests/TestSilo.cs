@@ -51,6 +51,7 @@ public sealed class TestSilo : IAsyncDisposable
         var all = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["Grpc:Address"] = "127.0.0.1:0",
+            ["Cluster:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Storage:Provider"] = "Sqlite",
             ["Storage:DataDirectory"] = dataDirectory,
             ["Storage:SyncEveryCommit"] = "false",
@@ -131,6 +132,11 @@ public sealed class TestSilo : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(_settings);
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<TimeProvider>(Clock);
+
+        // Grains (timers, reminders' view of now) run on the fake clock; Orleans' own loops (membership, messaging
+        // timeouts, activation collection) on real time, or they would stall until a test moves the clock.
+        builder.Services.AddKeyedSingleton<TimeProvider>(KeyedService.AnyKey, TimeProvider.System);
+        builder.Services.AddKeyedSingleton<TimeProvider>(Orleans.Runtime.TimeProviderNames.Grains, (provider, _) => provider.GetRequiredService<TimeProvider>());
         builder.AddVehiclesSilo();
         _app = builder.Build();
         _app.MapVehiclesSilo();
@@ -138,6 +144,14 @@ public sealed class TestSilo : IAsyncDisposable
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         Address = new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
         _channel = GrpcChannel.ForAddress(Address);
+    }
+
+    /// <summary>A port free on 127.0.0.1 now, for the silo-to-silo listener (Orleans needs a fixed one).</summary>
+    internal static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private async Task StopAppAsync()

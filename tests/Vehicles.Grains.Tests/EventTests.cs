@@ -7,15 +7,14 @@ public sealed class EventTests
     [Fact]
     public async Task VehicleChanges_ArePublishedToVehicleAndFleetSubscribers()
     {
-        using var settings = HostSettings.Sqlite();
-        await using var host = await GrainsHost.StartAsync(settings);
+        using var settings = ClusterSettings.Sqlite();
+        await using var host = await VehicleCluster.StartAsync(settings);
         var vehicle = host.Vehicle(Build.Vin);
         using var byVin = host.Events.SubscribeVehicle(Build.Vin);
         using var byFleet = host.Events.SubscribeFleet(Build.Fleet);
         using var otherFleet = host.Events.SubscribeFleet("fleet-b");
-        using var session = host.Sessions.Register(Build.Vin, "s1");
 
-        await vehicle.OpenSessionAsync(Build.Session("s1"));
+        var (session, _) = await host.ConnectAsync(Build.Vin, "s1");
         await vehicle.ReportAsync(Build.Report(1, host.Time.GetUtcNow(), s => s.Speed = 42), null);
         var sent = await vehicle.SendCommandAsync(Build.Command());
         await vehicle.CompleteCommandAsync(new CommandResult { CommandId = sent.Command!.CommandId, Outcome = CommandOutcome.Succeeded });
@@ -30,20 +29,23 @@ public sealed class EventTests
             events.Where(e => e.Vehicle is not null).Select(e => e.Vehicle.StateVersion).Order()));
         Assert.Equal(events.Select(Describe), Drain(byFleet).Select(Describe));
         Assert.Empty(Drain(otherFleet));
+        GC.KeepAlive(session);
     }
 
     [Fact]
     public async Task Heartbeat_PublishesNothing()
     {
-        using var settings = HostSettings.Sqlite();
-        await using var host = await GrainsHost.StartAsync(settings);
+        using var settings = ClusterSettings.Sqlite();
+        await using var host = await VehicleCluster.StartAsync(settings);
         var vehicle = host.Vehicle(Build.Vin);
-        await vehicle.OpenSessionAsync(Build.Session("s1"));
+        var (session, _) = await host.ConnectAsync(Build.Vin, "s1");
         using var byVin = host.Events.SubscribeVehicle(Build.Vin);
 
-        await vehicle.HeartbeatAsync("s1");
+        var status = await vehicle.HeartbeatAsync("s1");
 
+        Assert.Equal(SessionStatus.Current, status);
         Assert.Empty(Drain(byVin));
+        GC.KeepAlive(session);
     }
 
     private static string Describe(VehicleEvent e) => e.KindCase switch

@@ -10,16 +10,17 @@ public sealed class FleetTests
     [Fact]
     public async Task ListVehicles_PagesByVin_AndFiltersByOnlineState()
     {
-        using var settings = HostSettings.Sqlite();
-        await using var host = await GrainsHost.StartAsync(settings);
+        using var settings = ClusterSettings.Sqlite();
+        await using var host = await VehicleCluster.StartAsync(settings);
+        var sessions = new List<TestSession>();
         foreach (var vin in _vins)
         {
-            await host.Vehicle(vin).OpenSessionAsync(Build.Session("s-" + vin));
+            sessions.Add((await host.ConnectAsync(vin, "s-" + vin)).Session);
         }
 
         await host.Vehicle("1HGCM82633A000002").CloseSessionAsync("s-1HGCM82633A000002");
         await host.Vehicle("1HGCM82633A000004").CloseSessionAsync("s-1HGCM82633A000004");
-        var fleet = host.Grains.GetGrain<IFleetGrain>(Build.Fleet);
+        var fleet = host.Fleet(Build.Fleet);
 
         var first = await fleet.ListVehiclesAsync(2, null, null);
         var second = await fleet.ListVehiclesAsync(2, first.NextPageToken, null);
@@ -37,36 +38,36 @@ public sealed class FleetTests
         Assert.Equal(["1HGCM82633A000002"], offline.Vehicles.Select(v => v.Vin));
         Assert.Equal(["1HGCM82633A000004"], offlineNext.Vehicles.Select(v => v.Vin));
         Assert.Equal(string.Empty, offlineNext.NextPageToken);
+        GC.KeepAlive(sessions);
     }
 
     [Fact]
     public async Task Fleet_WhenAVehicleMovesFleet_ListsItOnlyInTheNewOne()
     {
-        using var settings = HostSettings.Sqlite();
-        await using var host = await GrainsHost.StartAsync(settings);
+        using var settings = ClusterSettings.Sqlite();
+        await using var host = await VehicleCluster.StartAsync(settings);
         var vehicle = host.Vehicle(Build.Vin);
-        await vehicle.OpenSessionAsync(Build.Session("s1", "fleet-old"));
+        var (session, _) = await host.ConnectAsync(Build.Vin, "s1", "fleet-old");
 
         await vehicle.ReportAsync(Build.Report(1, host.Time.GetUtcNow(), s => s.Speed = 1), "fleet-new");
 
-        var old = await host.Grains.GetGrain<IFleetGrain>("fleet-old").ListVehiclesAsync(10, null, null);
-        var moved = await host.Grains.GetGrain<IFleetGrain>("fleet-new").ListVehiclesAsync(10, null, null);
+        var old = await host.Fleet("fleet-old").ListVehiclesAsync(10, null, null);
+        var moved = await host.Fleet("fleet-new").ListVehiclesAsync(10, null, null);
         Assert.Empty(old.Vehicles);
         var member = Assert.Single(moved.Vehicles);
         Assert.Equal(new FleetMember(Build.Vin, true, host.Time.GetUtcNow()), member);
+        GC.KeepAlive(session);
     }
 
     [Fact]
-    public async Task Fleet_AfterRestart_KeepsItsMembers()
+    public async Task Fleet_AfterSiloRestart_KeepsItsMembers()
     {
-        using var settings = HostSettings.Sqlite();
-        await using (var host = await GrainsHost.StartAsync(settings))
-        {
-            await host.Vehicle(Build.Vin).ReportAsync(Build.Report(1, settings.Time.GetUtcNow(), s => s.Speed = 1), Build.Fleet);
-        }
+        using var settings = ClusterSettings.Sqlite();
+        await using var host = await VehicleCluster.StartAsync(settings);
+        await host.Vehicle(Build.Vin).ReportAsync(Build.Report(1, host.Time.GetUtcNow(), s => s.Speed = 1), Build.Fleet);
 
-        await using var restarted = await GrainsHost.StartAsync(settings);
-        var page = await restarted.Grains.GetGrain<IFleetGrain>(Build.Fleet).ListVehiclesAsync(10, null, null);
+        await host.RestartSiloAsync();
+        var page = await host.Fleet(Build.Fleet).ListVehiclesAsync(10, null, null);
 
         var member = Assert.Single(page.Vehicles);
         Assert.Equal(Build.Vin, member.Vin);

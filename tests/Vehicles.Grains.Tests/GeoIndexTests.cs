@@ -1,8 +1,5 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Vehicles.Actors;
-using Vehicles.Persistence;
 
 namespace Vehicles.Grains.Tests;
 
@@ -143,21 +140,23 @@ public sealed class GeoIndexTests
     [Fact]
     public async Task Report_WithPositionAndFleet_FeedsTheIndex_AndAFleetChangeMovesIt()
     {
-        await using var host = await GeoHost.StartAsync();
-        var vehicle = host.Grains.GetGrain<IVehicleGrain>(Build.Vin);
+        using var settings = ClusterSettings.Sqlite();
+        await using var host = await VehicleCluster.StartAsync(settings);
+        var geo = host.Silo.GetRequiredService<IVehicleGeoIndex>();
+        var vehicle = host.Vehicle(Build.Vin);
         var t0 = host.Time.GetUtcNow();
 
         await vehicle.ReportAsync(Build.Report(1, t0, s => s.Speed = 10), "fleet-a");
-        var beforePosition = await host.Geo.NearbyAsync("fleet-a", CenterLatitude, CenterLongitude, 10, 10, CancellationToken.None);
+        var beforePosition = await geo.NearbyAsync("fleet-a", CenterLatitude, CenterLongitude, 10, 10, CancellationToken.None);
         await vehicle.ReportAsync(Build.Report(2, t0, s =>
         {
             s.Latitude = CenterLatitude + 0.01;
             s.Longitude = CenterLongitude;
         }), "fleet-a");
-        var inFleetA = await host.Geo.NearbyAsync("fleet-a", CenterLatitude, CenterLongitude, 10, 10, CancellationToken.None);
+        var inFleetA = await geo.NearbyAsync("fleet-a", CenterLatitude, CenterLongitude, 10, 10, CancellationToken.None);
         await vehicle.ReportAsync(Build.Report(3, t0, s => s.Speed = 20), "fleet-b");
-        var leftFleetA = await host.Geo.NearbyAsync("fleet-a", CenterLatitude, CenterLongitude, 10, 10, CancellationToken.None);
-        var inFleetB = await host.Geo.NearbyAsync("fleet-b", CenterLatitude, CenterLongitude, 10, 10, CancellationToken.None);
+        var leftFleetA = await geo.NearbyAsync("fleet-a", CenterLatitude, CenterLongitude, 10, 10, CancellationToken.None);
+        var inFleetB = await geo.NearbyAsync("fleet-b", CenterLatitude, CenterLongitude, 10, 10, CancellationToken.None);
 
         Assert.Empty(beforePosition);
         var found = Assert.Single(inFleetA);
@@ -171,8 +170,10 @@ public sealed class GeoIndexTests
     public async Task Report_WhenTheGeoIndexFails_IsStillAppliedAndAcked()
     {
         var failing = new FailingGeoIndex();
-        await using var host = await GeoHost.StartAsync(failing);
-        var vehicle = host.Grains.GetGrain<IVehicleGrain>(Build.Vin);
+        using var settings = ClusterSettings.Sqlite();
+        settings.ConfigureServices = services => services.AddSingleton<IVehicleGeoIndex>(failing);
+        await using var host = await VehicleCluster.StartAsync(settings);
+        var vehicle = host.Vehicle(Build.Vin);
         var t0 = host.Time.GetUtcNow();
 
         var first = await vehicle.ReportAsync(Build.Report(1, t0, s =>
@@ -183,11 +184,12 @@ public sealed class GeoIndexTests
         var second = await vehicle.ReportAsync(Build.Report(2, t0, s => s.Speed = 30), "fleet-b");
         var state = await vehicle.GetAsync();
 
-        Assert.Equal(1UL, first.Sequence);
-        Assert.Equal(2UL, second.Sequence);
+        Assert.Equal(1UL, first.Ack.Sequence);
+        Assert.Equal(2UL, second.Ack.Sequence);
         Assert.Equal("fleet-b", state!.FleetId);
         Assert.Equal(89.5, state.Signals.Latitude);
         Assert.Equal(30, state.Signals.Speed);
+        await Eventually.TrueAsync(() => Task.FromResult(failing.RemovalCount == 1), "the removal from fleet-a, which is not awaited by the grain");
         Assert.Equal(["fleet-a/" + Build.Vin], failing.Removals);
         Assert.Equal(2, failing.Updates);
     }
@@ -202,7 +204,6 @@ public sealed class GeoIndexTests
             .ToList();
     }
 
-
     /// <summary>An index whose store is down and that cannot hold the positions it is given, as Redis near a pole.</summary>
     private sealed class FailingGeoIndex : IVehicleGeoIndex
     {
@@ -211,6 +212,17 @@ public sealed class GeoIndexTests
         public List<string> Removals { get; } = [];
 
         public int Updates => Volatile.Read(ref _updates);
+
+        public int RemovalCount
+        {
+            get
+            {
+                lock (Removals)
+                {
+                    return Removals.Count;
+                }
+            }
+        }
 
         public void UpdatePosition(string fleetId, string vin, double latitude, double longitude)
         {
@@ -231,60 +243,5 @@ public sealed class GeoIndexTests
         public Task<IReadOnlyList<NearbyVehicle>> NearbyAsync(
             string fleetId, double latitude, double longitude, double radiusKm, int limit, CancellationToken cancellationToken) =>
             Task.FromException<IReadOnlyList<NearbyVehicle>>(new FeatureUnavailableException("geo", "Redis cannot be reached or did not answer in time"));
-    }
-
-    /// <summary>The grains on SQLite, with the silo's default geo index reachable from the test.</summary>
-    private sealed class GeoHost : IAsyncDisposable
-    {
-        private readonly ServiceProvider _services;
-        private readonly HostSettings _settings;
-        private readonly List<IHostedService> _started = [];
-
-        private GeoHost(ServiceProvider services, HostSettings settings)
-        {
-            _services = services;
-            _settings = settings;
-        }
-
-        public FakeTimeProvider Time => _settings.Time;
-
-        public IGrainFactory Grains => _services.GetRequiredService<IGrainFactory>();
-
-        public IVehicleGeoIndex Geo => _services.GetRequiredService<IVehicleGeoIndex>();
-
-        public static async Task<GeoHost> StartAsync(IVehicleGeoIndex? geo = null)
-        {
-            var settings = HostSettings.Sqlite();
-            var services = new ServiceCollection();
-            if (geo is not null)
-            {
-                services.AddSingleton(geo);
-            }
-
-            services.AddLogging();
-            services.AddSingleton<TimeProvider>(settings.Time);
-            services.AddGrainStorage(settings.ConfigureStorage);
-            services.AddActors(settings.ConfigureActors);
-            services.AddVehicleGrains(settings.ConfigureGrains);
-            var host = new GeoHost(services.BuildServiceProvider(), settings);
-            foreach (var hosted in host._services.GetServices<IHostedService>())
-            {
-                await hosted.StartAsync(CancellationToken.None);
-                host._started.Add(hosted);
-            }
-
-            return host;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            for (var i = _started.Count - 1; i >= 0; i--)
-            {
-                await _started[i].StopAsync(CancellationToken.None);
-            }
-
-            await _services.DisposeAsync();
-            _settings.Dispose();
-        }
     }
 }

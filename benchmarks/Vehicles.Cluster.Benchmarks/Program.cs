@@ -1,3 +1,0 @@
-using Vehicles.Cluster.Benchmarks;
-
-return await CallBenchmark.RunAsync(args);
