@@ -7,7 +7,8 @@ namespace Vehicles.Silo;
 /// Ties the vehicle streams of this silo to the cluster. When the silo stops, every stream ends with UNAVAILABLE
 /// ("reconnect, to any server") before Kestrel and Orleans stop, so vehicles move elsewhere at once. When another silo
 /// dies or leaves, every stream here announces itself to its vehicle's grain again: the grains that lived on that silo
-/// are activated afresh elsewhere and learn their streams without waiting for the next heartbeat.
+/// are activated afresh elsewhere and learn their streams without waiting for the next heartbeat (spread over half a
+/// second, so that a silo with thousands of streams does not call all their grains at once).
 /// </summary>
 internal sealed partial class SessionLifetime(
     VehicleSessions sessions,
@@ -18,6 +19,9 @@ internal sealed partial class SessionLifetime(
 {
     /// <summary>How long a stopping silo waits for its streams to end with their own status.</summary>
     private static readonly TimeSpan _drainTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>Streams re-announce themselves at random moments within this, not all at once.</summary>
+    private static readonly TimeSpan _reattachSpread = TimeSpan.FromMilliseconds(500);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -30,7 +34,7 @@ internal sealed partial class SessionLifetime(
                 if (previous is not null && snapshot.CreateUpdate(previous).Changes.Any(IsDeparture))
                 {
                     LogReattaching(logger, sessions.Count);
-                    sessions.ReattachAll();
+                    sessions.ReattachAll(_reattachSpread, TimeProvider.System);
                 }
 
                 previous = snapshot;

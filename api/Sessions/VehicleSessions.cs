@@ -45,12 +45,32 @@ public sealed class VehicleSessions(IGrainFactory grains, IOptions<VehicleGrainO
         }
     }
 
-    /// <summary>Asks every open session to announce itself to its grain again.</summary>
-    public void ReattachAll()
+    /// <summary>
+    /// Asks every open session to announce itself to its grain again, each at a random moment within
+    /// <paramref name="spread"/>, so that thousands of streams do not all call at once.
+    /// </summary>
+    public void ReattachAll(TimeSpan spread, TimeProvider time)
     {
+        ArgumentNullException.ThrowIfNull(time);
         foreach (var session in _sessions.Keys)
         {
-            session.RequestReattach();
+            var delay = TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * spread.Ticks));
+            if (delay <= TimeSpan.Zero)
+            {
+                session.RequestReattach();
+                continue;
+            }
+
+            ITimer? timer = null;
+            timer = time.CreateTimer(
+                _ =>
+                {
+                    session.RequestReattach();
+                    timer?.Dispose();
+                },
+                null,
+                delay,
+                Timeout.InfiniteTimeSpan);
         }
     }
 
