@@ -364,7 +364,7 @@ public sealed class FleetOperatorService
 
     private async Task<Vehicle> ReadableVehicleAsync(OperatorIdentity caller, string vin, CancellationToken cancellationToken)
     {
-        var vehicle = await _grains.GetGrain<IVehicleGrain>(vin).GetAsync(cancellationToken);
+        var vehicle = await GrainRetry.IdempotentAsync(() => _grains.GetGrain<IVehicleGrain>(vin).GetAsync(cancellationToken), _time, cancellationToken);
         return vehicle is not null && caller.CanRead(vehicle.FleetId) ? vehicle : throw ApiErrors.VehicleNotFound(vin);
     }
 

@@ -84,10 +84,8 @@ public sealed partial class VehicleLinkService
         using var tokenExpiry = TokenExpiry.Watch(vehicle, _time);
         try
         {
-            var grant = await grain.OpenSessionAsync(
-                new SessionRequest(sessionId, vehicle.FleetId, hello.FirmwareVersion, hello.SoftwareVersion, hello.Resume),
-                session.Reference!,
-                context.CancellationToken);
+            var request = new SessionRequest(sessionId, vehicle.FleetId, hello.FirmwareVersion, hello.SoftwareVersion, hello.Resume);
+            var grant = await GrainRetry.IdempotentAsync(() => grain.OpenSessionAsync(request, session.Reference!, context.CancellationToken), _time, context.CancellationToken);
             sessionOpened = true;
             LogConnected(_logger, vin, sessionId);
             await responseStream.WriteAsync(
@@ -181,7 +179,8 @@ public sealed partial class VehicleLinkService
             throw ApiErrors.Denied("vin: the token is for another vehicle");
         }
 
-        var receipt = await _grains.GetGrain<IVehicleGrain>(request.Vin).ReportAsync(request.Status, FleetOrNull(vehicle), null, context.CancellationToken);
+        var grain = _grains.GetGrain<IVehicleGrain>(request.Vin);
+        var receipt = await GrainRetry.IdempotentAsync(() => grain.ReportAsync(request.Status, FleetOrNull(vehicle), null, context.CancellationToken), _time, context.CancellationToken);
         return new ReportResponse { Ack = receipt.Ack };
     }
 
@@ -396,7 +395,7 @@ public sealed partial class VehicleLinkService
             }
 
             _ignoredThrottles = 0;
-            var receipt = await grain.ReportAsync(status, FleetOrNull(vehicle), session.SessionId);
+            var receipt = await GrainRetry.IdempotentAsync(() => grain.ReportAsync(status, FleetOrNull(vehicle), session.SessionId), service._time);
             FollowUp(receipt.Session);
             return new ServerMessage { Ack = receipt.Ack };
         }
@@ -425,7 +424,7 @@ public sealed partial class VehicleLinkService
                 return Error(error);
             }
 
-            FollowUp(await grain.HeartbeatAsync(session.SessionId));
+            FollowUp(await GrainRetry.IdempotentAsync(() => grain.HeartbeatAsync(session.SessionId), service._time));
             return null;
         }
 
