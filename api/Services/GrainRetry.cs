@@ -4,7 +4,7 @@ namespace Vehicles.Api.Services;
 /// Runs an idempotent grain call again when the silo that held the grain went away while the call was on its way
 /// (a graceful leave or a crash: Orleans answers <see cref="SiloUnavailableException"/>, or rejects the message with
 /// <see cref="OrleansMessageRejectionException"/> "Silo stopping", until its directory moves on, about a second). Only for calls that may safely run twice: reads, and the vehicle calls the grain deduplicates
-/// (reports by sequence, heartbeats, opening the same session).
+/// (reports by sequence, heartbeats, opening the same session, a vehicle's result for a command).
 /// </summary>
 internal static class GrainRetry
 {

@@ -407,7 +407,21 @@ public sealed partial class VehicleLinkService
                 return Error(error, commandId: result.CommandId);
             }
 
-            var outcome = await grain.CompleteCommandAsync(result);
+            // Run again only when the silo went away with the call on its way; if the first attempt did apply, the
+            // command is final with this very outcome, which is no error for the vehicle.
+            var attempts = 0;
+            var outcome = await GrainRetry.IdempotentAsync(
+                () =>
+                {
+                    attempts++;
+                    return grain.CompleteCommandAsync(result);
+                },
+                service._time);
+            if (attempts > 1 && outcome is { Status: CompleteCommandStatus.AlreadyFinal, Command: { } final } && final.State == FinalState(result.Outcome))
+            {
+                return null;
+            }
+
             return outcome.Status switch
             {
                 CompleteCommandStatus.UnknownCommand => Notice("NOT_FOUND", "command_result.command_id: no such command", result.CommandId),
@@ -416,6 +430,13 @@ public sealed partial class VehicleLinkService
                 _ => null,
             };
         }
+
+        private static CommandState FinalState(CommandOutcome outcome) => outcome switch
+        {
+            CommandOutcome.Succeeded => CommandState.Succeeded,
+            CommandOutcome.Rejected => CommandState.Rejected,
+            _ => CommandState.Failed,
+        };
 
         private async Task<ServerMessage?> OnHeartbeatAsync(Heartbeat heartbeat)
         {
