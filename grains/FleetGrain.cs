@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Placement;
 using Orleans.Storage;
 using Vehicles.Grains.State;
 
@@ -11,6 +12,8 @@ namespace Vehicles.Grains;
 /// timer (and on deactivation), so a burst of connects costs one write. Listing walks a VIN-sorted index, rebuilt only
 /// when membership changes.
 /// </summary>
+/// <remarks>Immovable for the reason given on <see cref="VehicleGrain"/>: vehicle activations call it.</remarks>
+[Immovable]
 public sealed class FleetGrain : Grain, IFleetGrain
 {
     private const int DefaultPageSize = 100;

@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Placement;
 using Orleans.Storage;
 using Vehicles.Api.V1;
 using Vehicles.Grains.State;
@@ -16,6 +17,13 @@ namespace Vehicles.Grains;
 /// reminder. Not reentrant: every change is one turn, so the rules need no locks. Change events go out after the
 /// write that makes them durable, when the change has one.
 /// </summary>
+/// <remarks>
+/// Immovable: a silo shutting down deactivates the grain (its state is written) and re-routes its queued calls; it does
+/// not migrate it. A migration waits until the grain has activated on the target silo, and activation may call the
+/// vehicle's fleet grain, which can be queued behind the same shutdown: the leaving silo then stalls until the system
+/// response timeout and the calls fail. The grain carries nothing a migration could save over a storage read.
+/// </remarks>
+[Immovable]
 public sealed class VehicleGrain : Grain, IVehicleGrain, IRemindable
 {
     private const string NotBeforeReminder = "not-before";

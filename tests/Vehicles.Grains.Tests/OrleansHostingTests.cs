@@ -1,3 +1,6 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Placement;
 using Orleans.Storage;
 using Vehicles.Api.V1;
 using Vehicles.Grains.State;
@@ -28,6 +31,24 @@ public sealed class OrleansHostingTests
         Assert.Equal(1UL, storedAfter!.AppliedSequence);
         Assert.Equal(12, storedAfter.Vehicle.Signals.Speed);
         Assert.Equal(Build.Fleet, storedAfter.Vehicle.FleetId);
+    }
+
+    [Fact]
+    public async Task VehicleAndFleetGrains_AreImmovable_SoAShutdownDeactivatesThemInsteadOfMigrating()
+    {
+        // A shutdown migration waits for the grain to activate on its target; a vehicle's activation may call its fleet
+        // grain, queued behind the same shutdown, and the leaving silo stalled for the 30 s system response timeout.
+        using var settings = ClusterSettings.Sqlite();
+        await using var host = await VehicleCluster.StartAsync(settings);
+        var manifest = host.Silo.GetRequiredService<IClusterManifestProvider>().LocalGrainManifest;
+
+        foreach (var grain in new IAddressable[] { host.Vehicle(Build.Vin), host.Fleet(Build.Fleet) })
+        {
+            var type = grain.GetGrainId().Type;
+            Assert.True(manifest.Grains.TryGetValue(type, out var properties), type + " is not in the manifest");
+            Assert.True(properties.Properties.TryGetValue("immovable", out var kind), type + " can migrate");
+            Assert.Equal(((byte)ImmovableKind.Any).ToString(CultureInfo.InvariantCulture), kind);
+        }
     }
 
     [Fact]
