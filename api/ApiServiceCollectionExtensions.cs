@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,10 +8,9 @@ using Microsoft.Extensions.Options;
 using Vehicles.Api.Security;
 using Vehicles.Api.Sessions;
 using Vehicles.Api.Services;
-using Vehicles.Api.V1;
 using Vehicles.Api.Validation;
 using Vehicles.Grains;
-using Vehicles.Grpc.Server;
+using Grpc.AspNetCore.Server;
 
 namespace Vehicles.Api;
 
@@ -21,7 +21,8 @@ public static partial class ApiServiceCollectionExtensions
     /// Registers the API: the vehicle grains (<c>AddVehicleGrains</c>), <see cref="TokenService"/> (section
     /// <c>"Tokens"</c>; without a signing key there, the key in the data folder, see <see cref="SigningKeyStore"/>),
     /// <see cref="RequestValidator"/> (section <c>"Validation"</c>), <see cref="VehicleLinkOptions"/> (section
-    /// <c>"VehicleLink"</c>), the <see cref="AuthInterceptor"/> and both services. Call <c>AddGrpc</c> as well.
+    /// <c>"VehicleLink"</c>) and the <see cref="AuthInterceptor"/> and <see cref="GrainErrorInterceptor"/> of every gRPC
+    /// service. Call <c>AddGrpc</c> (Grpc.AspNetCore) as well.
     /// </summary>
     public static IServiceCollection AddVehiclesApi(this IServiceCollection services, IConfiguration configuration)
     {
@@ -54,22 +55,16 @@ public static partial class ApiServiceCollectionExtensions
             provider.GetRequiredService<IOptions<ValidationOptions>>().Value, provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<AuthInterceptor>();
         services.TryAddSingleton<VehicleSessions>();
+        services.TryAddSingleton<GrainErrorInterceptor>();
         services.TryAddSingleton<VehicleLinkService>();
         services.TryAddSingleton<FleetOperatorService>();
         services.TryAddSingleton<ClusterAdminService>();
-        services.TryAddSingleton<GrainErrorInterceptor>();
         services.Configure<GrpcServiceOptions>(options =>
         {
-            if (!options.Interceptors.Contains(typeof(AuthInterceptor)))
-            {
-                // First, so no other interceptor runs for a caller that is not authenticated.
-                options.Interceptors.Insert(0, typeof(AuthInterceptor));
-            }
-
-            if (!options.Interceptors.Contains(typeof(GrainErrorInterceptor)))
-            {
-                options.Interceptors.Insert(options.Interceptors.IndexOf(typeof(AuthInterceptor)) + 1, typeof(GrainErrorInterceptor));
-            }
+            // Authentication first, so no other interceptor runs for a caller that is not authenticated; then the
+            // mapping of Orleans' exceptions to statuses.
+            options.Interceptors.Add<AuthInterceptor>();
+            options.Interceptors.Add<GrainErrorInterceptor>();
         });
         return services;
     }
@@ -78,9 +73,9 @@ public static partial class ApiServiceCollectionExtensions
     public static IEndpointRouteBuilder MapVehiclesApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapGrpcService<VehicleLinkService>(VehicleLinkReflection.Descriptor.Services[0]);
-        endpoints.MapGrpcService<FleetOperatorService>(FleetOperatorReflection.Descriptor.Services[0]);
-        endpoints.MapGrpcService<ClusterAdminService>(ClusterAdminReflection.Descriptor.Services[0]);
+        endpoints.MapGrpcService<VehicleLinkService>();
+        endpoints.MapGrpcService<FleetOperatorService>();
+        endpoints.MapGrpcService<ClusterAdminService>();
         return endpoints;
     }
 

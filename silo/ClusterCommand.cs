@@ -1,7 +1,8 @@
 using System.Globalization;
 using Vehicles.Api.Security;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 
 namespace Vehicles.Silo;
 
@@ -40,12 +41,13 @@ public static class ClusterCommand
         var tokens = new TokenService(SigningKeyStore.LoadOptions(configuration, out _, out _), TimeProvider.System);
         var token = tokens.MintOperatorToken("cluster-cli", [OperatorIdentity.AllFleetsWildcard], OperatorRole.Admin, TimeSpan.FromMinutes(5));
         using var channel = GrpcChannel.ForAddress("http://" + address);
-        var method = Method.Create<ListSilosRequest, ListSilosResponse>(ClusterAdminReflection.Descriptor.Services[0], "ListSilos");
+        var client = new ClusterAdmin.ClusterAdminClient(channel);
         try
         {
-            using var call = channel.CreateCallInvoker().AsyncUnaryCall(
-                method, null, new CallOptions(new Metadata { { "authorization", "Bearer " + token } }, DateTime.UtcNow.AddSeconds(10)), new ListSilosRequest { IncludeDead = includeDead });
-            var response = await call;
+            var response = await client.ListSilosAsync(
+                new ListSilosRequest { IncludeDead = includeDead },
+                new Metadata { { "authorization", "Bearer " + token } },
+                DateTime.UtcNow.AddSeconds(10));
             output.WriteLine("ENDPOINT               GENERATION           STATUS         ACTIVATIONS  HEARTBEAT AGE");
             foreach (var silo in response.Silos)
             {

@@ -1,6 +1,7 @@
 using Orleans.Configuration;
 using Microsoft.Extensions.Options;
-using Vehicles.Grpc;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
 
 namespace Vehicles.Silo;
 
@@ -42,7 +43,7 @@ internal sealed partial class MembershipLease(
                 LogLapsed(logger, _lease);
             }
 
-            throw new RpcException(StatusCode.Unavailable, "this server has not confirmed its cluster membership within " + _lease + "; retry (on any server)");
+            throw new RpcException(new Status(StatusCode.Unavailable, "this server has not confirmed its cluster membership within " + _lease + "; retry (on any server)"));
         }
     }
 

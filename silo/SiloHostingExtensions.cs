@@ -4,9 +4,6 @@ using Vehicles.Api;
 using Vehicles.Api.Services;
 using Orleans.Serialization;
 using Vehicles.Grains.Serialization;
-using Vehicles.Grpc.Health;
-using Vehicles.Grpc.Reflection;
-using Vehicles.Grpc.Server;
 using Vehicles.Redis;
 using Vehicles.Storage;
 
@@ -30,7 +27,16 @@ public static class SiloHostingExtensions
         }
 
         builder.WebHost.ConfigureGrpcEndpoints(configuration.GetSection("Grpc"));
-        builder.Services.AddGrpc(options => configuration.GetSection("Grpc:Service").Bind(options));
+
+        // Outermost interceptor: a silo that cannot confirm it is still a member answers nothing (see MembershipLease).
+        // AddVehiclesApi adds authentication and the error mapping after it.
+        builder.Services.AddGrpc(options =>
+        {
+            configuration.GetSection("Grpc:Service").Bind(options);
+            options.Interceptors.Add<MembershipLeaseInterceptor>();
+        });
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddVehiclesHealthChecks();
         builder.UseOrleans(silo =>
         {
             silo.UseVehicleClustering(configuration);
@@ -44,12 +50,9 @@ public static class SiloHostingExtensions
         builder.Services.AddVehiclesApi(configuration);
         builder.Services.AddSingleton<IClusterStatusProvider, OrleansClusterStatusProvider>();
         builder.Services.AddHostedService<SessionLifetime>();
-
-        // Outermost interceptor: a silo that cannot confirm it is still a member answers nothing (see MembershipLease).
         builder.Services.AddSingleton<MembershipLease>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<MembershipLease>());
         builder.Services.AddSingleton<MembershipLeaseInterceptor>();
-        builder.Services.Configure<GrpcServiceOptions>(options => options.Interceptors.Insert(0, typeof(MembershipLeaseInterceptor)));
         return builder;
     }
 
@@ -57,7 +60,7 @@ public static class SiloHostingExtensions
     public static WebApplication MapVehiclesSilo(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapGrpcHealthChecks();
+        app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapVehiclesApi();
         return app;

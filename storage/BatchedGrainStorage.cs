@@ -170,6 +170,14 @@ public abstract class BatchedGrainStorage : IGrainStorage, ILifecycleParticipant
     }
 
     /// <summary>Opens connections, threads and statements, after the schema is current.</summary>
+    /// <summary>
+    /// Runs one query against the state table, for health checks: completes when the database answers, throws when it
+    /// cannot be reached or the table is missing.
+    /// </summary>
+    public Task ProbeAsync(CancellationToken cancellationToken) => ProbeCoreAsync(cancellationToken);
+
+    private protected abstract Task ProbeCoreAsync(CancellationToken cancellationToken);
+
     private protected abstract Task OpenAsync();
 
     /// <summary>The stored row: its payload (<see langword="null"/> once cleared) and version; <see langword="null"/> when there is none.</summary>

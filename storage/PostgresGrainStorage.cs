@@ -18,6 +18,7 @@ public sealed class PostgresGrainStorage : BatchedGrainStorage
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _readSql;
+    private readonly string _probeSql;
     private readonly string _batchSql;
     private readonly string _readVersionsSql;
 
@@ -39,6 +40,7 @@ public sealed class PostgresGrainStorage : BatchedGrainStorage
         _dataSource = NpgsqlDataSource.Create(StorageConnections.PostgresConnectionString(options));
         var table = $"\"{options.Schema}\".grain_state";
         _readSql = $"SELECT payload, version FROM {table} WHERE service_id = $1 AND grain_id = $2 AND state_name = $3";
+        _probeSql = $"SELECT 1 FROM {table} LIMIT 1";
 
         // $3 payload NULL is a clear. With an expected version: update (or clear) only that version, a tombstone
         // included. Without: a write inserts and finds any row in the way; a clear succeeds, changing nothing, when
@@ -84,6 +86,13 @@ public sealed class PostgresGrainStorage : BatchedGrainStorage
     private protected override Task OpenAsync() => Task.CompletedTask;
 
     private protected override async ValueTask CloseAsync() => await _dataSource.DisposeAsync().ConfigureAwait(false);
+
+    private protected override async Task ProbeCoreAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(_probeSql, connection);
+        await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     private protected override async Task<(byte[]? Payload, long Version)?> ReadCoreAsync(string stateName, string grainId)
     {

@@ -93,6 +93,17 @@ public sealed class SqliteGrainStorage : BatchedGrainStorage
         });
     }
 
+    private protected override Task ProbeCoreAsync(CancellationToken cancellationToken) => Task.Run(
+        () =>
+        {
+            using var connection = new SqliteConnection(_readerConnectionString);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1 FROM grain_state LIMIT 1;";
+            command.ExecuteScalar();
+        },
+        cancellationToken);
+
     private protected override Task<(byte[]? Payload, long Version)?> ReadCoreAsync(string stateName, string grainId) => Task.Run(() =>
     {
         using var connection = new SqliteConnection(_readerConnectionString);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
-using Vehicles.Grpc;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
 
 namespace Vehicles.Api.Security;
 
@@ -81,7 +82,7 @@ public sealed partial class AuthInterceptor : Interceptor
                 AuthenticationFailure.Expired => "the token has expired",
                 _ => "invalid token",
             };
-            throw new RpcException(StatusCode.Unauthenticated, message);
+            throw new RpcException(new Status(StatusCode.Unauthenticated, message));
         }
 
         context.UserState[CallerContext.Key] = result.Identity;
@@ -104,6 +105,6 @@ public static class CallerContext
         ArgumentNullException.ThrowIfNull(context);
         return context.UserState.TryGetValue(Key, out var caller) && caller is CallerIdentity identity
             ? identity
-            : throw new RpcException(StatusCode.Unauthenticated, "missing bearer token");
+            : throw new RpcException(new Status(StatusCode.Unauthenticated, "missing bearer token"));
     }
 }

@@ -1,6 +1,6 @@
 using Vehicles.Api.Security;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
+using Grpc.Core;
 
 namespace Vehicles.Api.Services;
 
@@ -12,10 +12,10 @@ public interface IClusterStatusProvider
 }
 
 /// <summary>The vehicles.v1.ClusterAdmin service: the cluster's silos, for admins.</summary>
-public sealed class ClusterAdminService(IClusterStatusProvider status)
+public sealed class ClusterAdminService(IClusterStatusProvider status) : ClusterAdmin.ClusterAdminBase
 {
     /// <summary>Lists the silos.</summary>
-    public async Task<ListSilosResponse> ListSilos(ListSilosRequest request, ServerCallContext context)
+    public override async Task<ListSilosResponse> ListSilos(ListSilosRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);

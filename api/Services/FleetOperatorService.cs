@@ -1,10 +1,11 @@
 using System.Text;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Vehicles.Api.Security;
 using Vehicles.Api.V1;
 using Vehicles.Api.Validation;
 using Vehicles.Grains;
-using Vehicles.Grpc;
+using Grpc.Core;
 
 namespace Vehicles.Api.Services;
 
@@ -13,7 +14,7 @@ namespace Vehicles.Api.Services;
 /// authorize, validate, call the grain, map its result to a status. A vehicle outside the caller's fleets is
 /// NOT_FOUND, exactly like one that does not exist.
 /// </summary>
-public sealed class FleetOperatorService
+public sealed class FleetOperatorService : FleetOperator.FleetOperatorBase
 {
     private readonly IGrainFactory _grains;
     private readonly IVehicleEventBus _events;
@@ -21,17 +22,20 @@ public sealed class FleetOperatorService
     private readonly RequestValidator _validator;
     private readonly TimeProvider _time;
     private readonly VehicleLinkOptions _options;
+    private readonly CancellationToken _stopping;
 
-    /// <summary>Creates the service.</summary>
+    /// <summary>Creates the service; watches end with UNAVAILABLE when <paramref name="lifetime"/> begins to stop.</summary>
     public FleetOperatorService(
         IGrainFactory grains,
         IVehicleEventBus events,
         IVehicleGeoIndex geo,
         RequestValidator validator,
         TimeProvider time,
-        IOptions<VehicleLinkOptions> options)
+        IOptions<VehicleLinkOptions> options,
+        IHostApplicationLifetime? lifetime = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
         _grains = grains;
         _events = events;
         _geo = geo;
@@ -41,7 +45,7 @@ public sealed class FleetOperatorService
     }
 
     /// <summary>Last known state of one vehicle.</summary>
-    public async Task<Vehicle> GetVehicle(GetVehicleRequest request, ServerCallContext context)
+    public override async Task<Vehicle> GetVehicle(GetVehicleRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         var caller = RequireOperator(context);
@@ -50,7 +54,7 @@ public sealed class FleetOperatorService
     }
 
     /// <summary>Vehicles of the caller's fleets, paged: fleet by fleet (in fleet id order), each ordered by VIN.</summary>
-    public async Task<ListVehiclesResponse> ListVehicles(ListVehiclesRequest request, ServerCallContext context)
+    public override async Task<ListVehiclesResponse> ListVehicles(ListVehiclesRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         var caller = RequireOperator(context);
@@ -87,7 +91,7 @@ public sealed class FleetOperatorService
     }
 
     /// <summary>Queues a command; with wait_for_result, answers once it is final or just before the call deadline.</summary>
-    public async Task<SendCommandResponse> SendCommand(SendCommandRequest request, ServerCallContext context)
+    public override async Task<SendCommandResponse> SendCommand(SendCommandRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
@@ -123,12 +127,12 @@ public sealed class FleetOperatorService
         var command = result.Status switch
         {
             SendCommandStatus.Created or SendCommandStatus.Deduplicated => result.Command!,
-            SendCommandStatus.IdempotencyKeyConflict => throw new RpcException(
+            SendCommandStatus.IdempotencyKeyConflict => throw new RpcException(new Status(
                 StatusCode.AlreadyExists,
-                "idempotency_key: already used for command " + result.Command?.CommandId + " with a different request"),
-            SendCommandStatus.QueueFull => throw new RpcException(StatusCode.ResourceExhausted, Or(result.Message, "the vehicle's command queue is full")),
+                "idempotency_key: already used for command " + result.Command?.CommandId + " with a different request")),
+            SendCommandStatus.QueueFull => throw new RpcException(new Status(StatusCode.ResourceExhausted, Or(result.Message, "the vehicle's command queue is full"))),
             SendCommandStatus.InvalidTtl => throw ApiErrors.Invalid("ttl", Or(result.Message, "out of range")),
-            _ => throw new RpcException(StatusCode.Internal, "unexpected result " + result.Status),
+            _ => throw new RpcException(new Status(StatusCode.Internal, "unexpected result " + result.Status)),
         };
         if (subscription is not null && !IsFinal(command.State))
         {
@@ -139,7 +143,7 @@ public sealed class FleetOperatorService
     }
 
     /// <summary>One command of a vehicle.</summary>
-    public async Task<Command> GetCommand(GetCommandRequest request, ServerCallContext context)
+    public override async Task<Command> GetCommand(GetCommandRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         var caller = RequireOperator(context);
@@ -150,7 +154,7 @@ public sealed class FleetOperatorService
     }
 
     /// <summary>Cancels a live command.</summary>
-    public async Task<Command> CancelCommand(CancelCommandRequest request, ServerCallContext context)
+    public override async Task<Command> CancelCommand(CancelCommandRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         var caller = RequireOperator(context);
@@ -166,12 +170,12 @@ public sealed class FleetOperatorService
         {
             CancelCommandStatus.Canceled => result.Command!,
             CancelCommandStatus.NotFound => throw ApiErrors.CommandNotFound(request.CommandId),
-            _ => throw new RpcException(StatusCode.FailedPrecondition, "command " + request.CommandId + " is already " + result.Command?.State),
+            _ => throw new RpcException(new Status(StatusCode.FailedPrecondition, "command " + request.CommandId + " is already " + result.Command?.State)),
         };
     }
 
     /// <summary>Commands of one vehicle, newest first, paged.</summary>
-    public async Task<ListCommandsResponse> ListCommands(ListCommandsRequest request, ServerCallContext context)
+    public override async Task<ListCommandsResponse> ListCommands(ListCommandsRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         var caller = RequireOperator(context);
@@ -190,7 +194,7 @@ public sealed class FleetOperatorService
     }
 
     /// <summary>The vehicle's current state, then every change and command update until the caller ends the call.</summary>
-    public async Task WatchVehicle(WatchVehicleRequest request, IServerStreamWriter<VehicleEvent> responseStream, ServerCallContext context)
+    public override async Task WatchVehicle(WatchVehicleRequest request, IServerStreamWriter<VehicleEvent> responseStream, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(responseStream);
@@ -207,7 +211,7 @@ public sealed class FleetOperatorService
         await responseStream.WriteAsync(new VehicleEvent { Vehicle = vehicle }, context.CancellationToken);
         var lastVersion = vehicle.StateVersion;
         var dropped = 0L;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, expiry.Token);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, expiry.Token, _stopping);
         try
         {
             await foreach (var change in subscription.Reader.ReadAllAsync(stop.Token))
@@ -246,10 +250,15 @@ public sealed class FleetOperatorService
         {
             throw TokenExpiry.Expired();
         }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Reconnect, to any server: this one is stopping.
+            throw ApiErrors.ShuttingDown();
+        }
     }
 
     /// <summary>State changes of a fleet's vehicles, at most one per vehicle per min_interval.</summary>
-    public async Task WatchFleet(WatchFleetRequest request, IServerStreamWriter<FleetUpdate> responseStream, ServerCallContext context)
+    public override async Task WatchFleet(WatchFleetRequest request, IServerStreamWriter<FleetUpdate> responseStream, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(responseStream);
@@ -264,7 +273,7 @@ public sealed class FleetOperatorService
         await subscription.Ready;
         var readable = fleets.ToHashSet(StringComparer.Ordinal);
         var coalescer = new FleetUpdateCoalescer(_time, _validator.EffectiveWatchInterval(request), request.HasOnline ? request.Online : null);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, expiry.Token);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, expiry.Token, _stopping);
         try
         {
             await coalescer.RunAsync(
@@ -281,13 +290,18 @@ public sealed class FleetOperatorService
         {
             throw TokenExpiry.Expired();
         }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Reconnect, to any server: this one is stopping.
+            throw ApiErrors.ShuttingDown();
+        }
     }
 
     /// <summary>
     /// Vehicles of one fleet within radius_km of a point, nearest first, from the geo index (in-memory in one silo,
     /// Redis in a cluster). The index is advisory: while it is unreachable only this call fails, with UNAVAILABLE.
     /// </summary>
-    public async Task<FindNearbyVehiclesResponse> FindNearbyVehicles(FindNearbyVehiclesRequest request, ServerCallContext context)
+    public override async Task<FindNearbyVehiclesResponse> FindNearbyVehicles(FindNearbyVehiclesRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
@@ -307,7 +321,7 @@ public sealed class FleetOperatorService
         }
         catch (FeatureUnavailableException ex)
         {
-            throw new RpcException(StatusCode.Unavailable, "geo index unavailable: " + ex.Message + ", retry later");
+            throw new RpcException(new Status(StatusCode.Unavailable, "geo index unavailable: " + ex.Message + ", retry later"));
         }
         catch (ArgumentOutOfRangeException ex) when (ex.ParamName is "latitude" or "longitude")
         {

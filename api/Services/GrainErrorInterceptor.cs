@@ -1,5 +1,6 @@
 using Orleans.Storage;
-using Vehicles.Grpc;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
 
 namespace Vehicles.Api.Services;
 
@@ -84,15 +85,15 @@ public sealed class GrainErrorInterceptor : Interceptor
 
         // The silo that held the grain is gone or unreachable, or the message could not be delivered: nothing was
         // applied unless the grain said so; the cluster settles within the failure-detection time.
-        SiloUnavailableException e => new RpcException(StatusCode.Unavailable, "the silo holding the vehicle is unavailable; retry: " + e.Message),
-        OrleansMessageRejectionException e => new RpcException(StatusCode.Unavailable, "the call could not be delivered; retry: " + e.Message),
+        SiloUnavailableException e => new RpcException(new Status(StatusCode.Unavailable, "the silo holding the vehicle is unavailable; retry: " + e.Message)),
+        OrleansMessageRejectionException e => new RpcException(new Status(StatusCode.Unavailable, "the call could not be delivered; retry: " + e.Message)),
         InconsistentStateException => Fenced(),
 
         // Orleans rejects calls above SiloMessagingOptions.MaxEnqueuedRequestsHardLimit for one activation.
-        LimitExceededException e => new RpcException(StatusCode.ResourceExhausted, e.Message),
+        LimitExceededException e => new RpcException(new Status(StatusCode.ResourceExhausted, e.Message)),
 
         // No answer within SiloMessagingOptions.ResponseTimeout (Actors:CallTimeout).
-        TimeoutException e => new RpcException(StatusCode.DeadlineExceeded, e.Message),
+        TimeoutException e => new RpcException(new Status(StatusCode.DeadlineExceeded, e.Message)),
         _ => null,
     };
 
@@ -103,6 +104,6 @@ public sealed class GrainErrorInterceptor : Interceptor
 
     private static bool IsFenced(Exception exception) => exception is InconsistentStateException;
 
-    private static RpcException Fenced() => new(
-        StatusCode.Unavailable, "the vehicle moved between silos while this call ran and its write was refused; nothing was applied, retry");
+    private static RpcException Fenced() => new(new Status(
+        StatusCode.Unavailable, "the vehicle moved between silos while this call ran and its write was refused; nothing was applied, retry"));
 }

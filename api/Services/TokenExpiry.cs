@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Vehicles.Api.Security;
 
 namespace Vehicles.Api.Services;
@@ -15,5 +16,5 @@ internal static class TokenExpiry
         return new CancellationTokenSource(left <= TimeSpan.Zero ? TimeSpan.Zero : left > _maxTimer ? Timeout.InfiniteTimeSpan : left, time);
     }
 
-    public static Grpc.RpcException Expired() => new(Grpc.StatusCode.Unauthenticated, "the token has expired");
+    public static RpcException Expired() => new(new Status(StatusCode.Unauthenticated, "the token has expired"));
 }

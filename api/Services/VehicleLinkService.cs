@@ -6,8 +6,8 @@ using Vehicles.Api.Sessions;
 using Vehicles.Api.V1;
 using Vehicles.Api.Validation;
 using Vehicles.Grains;
-using Vehicles.Grpc;
-using Vehicles.Grpc.Server;
+using Grpc.Core;
+using Grpc.AspNetCore.Server;
 
 namespace Vehicles.Api.Services;
 
@@ -16,7 +16,7 @@ namespace Vehicles.Api.Services;
 /// heartbeats in, acks, commands and cancellations out) and the unary Report. Thin: it checks, validates and hands
 /// everything to the vehicle's grain. Whatever one vehicle sends ends at most its own stream.
 /// </summary>
-public sealed partial class VehicleLinkService
+public sealed partial class VehicleLinkService : VehicleLink.VehicleLinkBase
 {
     private readonly IGrainFactory _grains;
     private readonly VehicleSessions _sessions;
@@ -55,7 +55,7 @@ public sealed partial class VehicleLinkService
     }
 
     /// <summary>The vehicle's stream. See vehicle_link.proto for the protocol.</summary>
-    public async Task Connect(IAsyncStreamReader<VehicleMessage> requestStream, IServerStreamWriter<ServerMessage> responseStream, ServerCallContext context)
+    public override async Task Connect(IAsyncStreamReader<VehicleMessage> requestStream, IServerStreamWriter<ServerMessage> responseStream, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(requestStream);
         ArgumentNullException.ThrowIfNull(responseStream);
@@ -153,18 +153,18 @@ public sealed partial class VehicleLinkService
         switch (endReason)
         {
             case SessionEndReason.Replaced:
-                throw new RpcException(StatusCode.Aborted, "a newer connection of this vehicle replaced this stream");
+                throw new RpcException(new Status(StatusCode.Aborted, "a newer connection of this vehicle replaced this stream"));
             case SessionEndReason.HeartbeatTimeout:
-                throw new RpcException(StatusCode.Unavailable, "no message within the heartbeat timeout");
+                throw new RpcException(new Status(StatusCode.Unavailable, "no message within the heartbeat timeout"));
             case SessionEndReason.SiloShuttingDown:
-                throw new RpcException(StatusCode.Unavailable, "this server is leaving the cluster; reconnect (to any server)");
+                throw new RpcException(new Status(StatusCode.Unavailable, "this server is leaving the cluster; reconnect (to any server)"));
             case SessionEndReason.OutboundQueueFull:
-                throw new RpcException(StatusCode.ResourceExhausted, "the vehicle fell too far behind the commands sent to it; reconnect");
+                throw new RpcException(new Status(StatusCode.ResourceExhausted, "the vehicle fell too far behind the commands sent to it; reconnect"));
         }
     }
 
     /// <summary>A single status report, for clients that hold no stream.</summary>
-    public async Task<ReportResponse> Report(ReportRequest request, ServerCallContext context)
+    public override async Task<ReportResponse> Report(ReportRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
@@ -200,7 +200,7 @@ public sealed partial class VehicleLinkService
         }
         catch (OperationCanceledException) when (helloTimeout.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {
-            throw new RpcException(StatusCode.DeadlineExceeded, "hello: not received within " + _options.HelloTimeout);
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, "hello: not received within " + _options.HelloTimeout));
         }
 
         if (!read)
@@ -380,7 +380,7 @@ public sealed partial class VehicleLinkService
                 if (now < _throttledUntil && ++_ignoredThrottles > service._options.MaxIgnoredThrottles)
                 {
                     LogThrottleIgnored(service._logger, vehicle.Vin, _ignoredThrottles);
-                    throw new RpcException(StatusCode.ResourceExhausted, "status reports kept coming faster than allowed after throttle notices");
+                    throw new RpcException(new Status(StatusCode.ResourceExhausted, "status reports kept coming faster than allowed after throttle notices"));
                 }
 
                 _throttledUntil = now + (long)(retryAfter.TotalSeconds * service._time.TimestampFrequency);
@@ -459,7 +459,7 @@ public sealed partial class VehicleLinkService
             }
             else if (status == SessionStatus.Replaced)
             {
-                throw new RpcException(StatusCode.Aborted, "this session is no longer current; reconnect");
+                throw new RpcException(new Status(StatusCode.Aborted, "this session is no longer current; reconnect"));
             }
         }
 

@@ -208,7 +208,7 @@ public sealed class EchoScenario : IScenario
 
         private async Task ReadAsync()
         {
-            Exception error = new RpcException(StatusCode.Unavailable, "echo stream ended");
+            Exception error = new RpcException(new Status(StatusCode.Unavailable, "echo stream ended"));
             try
             {
                 while (await _call.ResponseStream.MoveNext(CancellationToken.None))

@@ -117,7 +117,7 @@ public sealed partial class SimulatedVehicle : IAsyncDisposable
             var first = session.Call.ResponseStream.Current;
             if (first.KindCase != ServerMessage.KindOneofCase.Welcome)
             {
-                throw new RpcException(StatusCode.Internal, $"Expected Welcome, got {first.KindCase}.");
+                throw new RpcException(new Status(StatusCode.Internal, $"Expected Welcome, got {first.KindCase}."));
             }
 
             RaiseDurable(first.Welcome.DurableSequence);
@@ -150,7 +150,7 @@ public sealed partial class SimulatedVehicle : IAsyncDisposable
         {
             Interlocked.Increment(ref _sent);
             Interlocked.Increment(ref _failed);
-            throw new RpcException(StatusCode.Unavailable, $"{Vin} is not connected.");
+            throw new RpcException(new Status(StatusCode.Unavailable, $"{Vin} is not connected."));
         }
 
         if (_time.GetTimestamp() < Interlocked.Read(ref _throttledUntil))
@@ -158,7 +158,7 @@ public sealed partial class SimulatedVehicle : IAsyncDisposable
             // A well-behaved vehicle keeps quiet for the retry-after the server asked for; the report is not made.
             Interlocked.Increment(ref _failed);
             Interlocked.Increment(ref _sent);
-            throw new RpcException(StatusCode.ResourceExhausted, "THROTTLED: waiting out the server's retry-after");
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, "THROTTLED: waiting out the server's retry-after"));
         }
 
         TaskCompletionSource<Ack> waiter;
@@ -329,7 +329,7 @@ public sealed partial class SimulatedVehicle : IAsyncDisposable
         }
 
         session.Ended = true;
-        var lost = new RpcException(StatusCode.Unavailable, $"{Vin}: stream ended before the ack ({error?.Message ?? "server closed it"}).");
+        var lost = new RpcException(new Status(StatusCode.Unavailable, $"{Vin}: stream ended before the ack ({error?.Message ?? "server closed it"})."));
         foreach (var sequence in _pending.Keys)
         {
             Fail(sequence, lost);
@@ -359,7 +359,7 @@ public sealed partial class SimulatedVehicle : IAsyncDisposable
         // The server answers in order, so the notice is about the oldest report still waiting; it was not applied and
         // stays in the resend buffer.
         var oldest = _pending.Keys.DefaultIfEmpty().Min();
-        Fail(oldest, new RpcException(StatusCode.ResourceExhausted, "THROTTLED: " + throttle.Message));
+        Fail(oldest, new RpcException(new Status(StatusCode.ResourceExhausted, "THROTTLED: " + throttle.Message)));
     }
 
     private void RaiseDurable(ulong durable)

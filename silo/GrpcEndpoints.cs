@@ -1,10 +1,8 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Configuration;
 
-namespace Vehicles.Grpc.Server;
+namespace Vehicles.Silo;
 
 /// <summary>
 /// Where and how the server listens, usually bound from a configuration section such as <c>Grpc</c>:
