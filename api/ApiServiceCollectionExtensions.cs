@@ -21,8 +21,9 @@ public static partial class ApiServiceCollectionExtensions
     /// Registers the API: the vehicle grains (<c>AddVehicleGrains</c>), <see cref="TokenService"/> (section
     /// <c>"Tokens"</c>; without a signing key there, the key in the data folder, see <see cref="SigningKeyStore"/>),
     /// <see cref="RequestValidator"/> (section <c>"Validation"</c>), <see cref="VehicleLinkOptions"/> (section
-    /// <c>"VehicleLink"</c>) and the <see cref="AuthInterceptor"/> and <see cref="GrainErrorInterceptor"/> of every gRPC
-    /// service. Call <c>AddGrpc</c> (Grpc.AspNetCore) as well.
+    /// <c>"VehicleLink"</c>), token authentication and the policies (<see cref="TokenAuthentication"/>) and the
+    /// <see cref="GrainErrorInterceptor"/> of every gRPC service. Call <c>AddGrpc</c> (Grpc.AspNetCore) as well, and
+    /// <c>UseAuthentication</c>/<c>UseAuthorization</c> before <see cref="MapVehiclesApi"/>.
     /// </summary>
     public static IServiceCollection AddVehiclesApi(this IServiceCollection services, IConfiguration configuration)
     {
@@ -53,17 +54,15 @@ public static partial class ApiServiceCollectionExtensions
         });
         services.TryAddSingleton(provider => new RequestValidator(
             provider.GetRequiredService<IOptions<ValidationOptions>>().Value, provider.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton<AuthInterceptor>();
         services.TryAddSingleton<VehicleSessions>();
+        services.AddVehicleTokenAuthentication();
         services.TryAddSingleton<GrainErrorInterceptor>();
         services.TryAddSingleton<VehicleLinkService>();
         services.TryAddSingleton<FleetOperatorService>();
         services.TryAddSingleton<ClusterAdminService>();
         services.Configure<GrpcServiceOptions>(options =>
         {
-            // Authentication first, so no other interceptor runs for a caller that is not authenticated; then the
-            // mapping of Orleans' exceptions to statuses.
-            options.Interceptors.Add<AuthInterceptor>();
+            // Orleans' exceptions become statuses. Callers are authenticated and authorized before any interceptor runs.
             options.Interceptors.Add<GrainErrorInterceptor>();
         });
         return services;

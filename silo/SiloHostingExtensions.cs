@@ -60,6 +60,8 @@ public static class SiloHostingExtensions
     public static WebApplication MapVehiclesSilo(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapVehiclesApi();

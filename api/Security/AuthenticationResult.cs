@@ -33,7 +33,7 @@ public enum AuthenticationFailure
     InvalidClaims,
 }
 
-/// <summary>The outcome of <see cref="TokenService.ValidateAsync"/>: an identity, or a failure and its reason.</summary>
+/// <summary>What a token amounts to: an identity, or a failure and its reason (<see cref="TokenAuthentication"/>).</summary>
 public sealed class AuthenticationResult
 {
     private AuthenticationResult(CallerIdentity? identity, AuthenticationFailure failure, string? reason)

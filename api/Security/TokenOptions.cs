@@ -38,10 +38,4 @@ public sealed class TokenOptions
 
     /// <summary>Clock difference tolerated on exp and nbf. Default 1 minute.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromMinutes(1);
-
-    /// <summary>
-    /// How many validated tokens to remember, so a client that sends the same token on every call pays for the
-    /// signature check once; cached tokens still expire on time. 0 turns the cache off. Default 10000.
-    /// </summary>
-    public int ValidationCacheSize { get; set; } = 10_000;
 }

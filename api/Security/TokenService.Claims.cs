@@ -22,7 +22,8 @@ public sealed partial class TokenService
         _ => null,
     };
 
-    private static AuthenticationResult Identity(JsonWebToken token)
+    /// <summary>The identity a validated token carries, or why its claims do not make one.</summary>
+    internal static AuthenticationResult ReadIdentity(JsonWebToken token)
     {
         var subject = token.Subject;
         var tokenId = token.Id;

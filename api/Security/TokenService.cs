@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
-using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Vehicles.Api.Validation;
@@ -8,9 +6,10 @@ using Vehicles.Api.Validation;
 namespace Vehicles.Api.Security;
 
 /// <summary>
-/// Mints and validates the API's bearer tokens: JWTs signed with HMAC-SHA256. A vehicle token names one VIN; an
-/// operator token names a subject, a <see cref="OperatorRole"/> and the fleets it applies to. Thread-safe; create
-/// one per process.
+/// Mints the API's bearer tokens, JWTs signed with HMAC-SHA256, and describes how to validate them
+/// (<see cref="ValidationParameters"/>, used by JwtBearer: see <see cref="TokenAuthentication"/>). A vehicle token
+/// names one VIN; an operator token names a subject, a <see cref="OperatorRole"/> and the fleets it applies to.
+/// Thread-safe; create one per process.
 /// </summary>
 public sealed partial class TokenService
 {
@@ -34,15 +33,12 @@ public sealed partial class TokenService
 
     private const string VehicleKind = "vehicle";
     private const string OperatorKind = "operator";
-    private const string BearerScheme = "Bearer";
 
     private readonly TokenOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false, MapInboundClaims = false };
     private readonly SigningCredentials _signingCredentials;
     private readonly TokenValidationParameters _validationParameters;
-    private readonly ConcurrentDictionary<string, CachedResult> _cache = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, CachedResult>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
 
     /// <summary>Creates the service, checking the options at once so a bad key fails at start-up.</summary>
     /// <exception cref="ArgumentException">An option is missing or out of range.</exception>
@@ -57,11 +53,9 @@ public sealed partial class TokenService
         Require(options.MaxTokenLifetime >= options.VehicleTokenLifetime, nameof(options.MaxTokenLifetime), "must be at least VehicleTokenLifetime");
         Require(options.MaxTokenLifetime >= options.OperatorTokenLifetime, nameof(options.MaxTokenLifetime), "must be at least OperatorTokenLifetime");
         Require(options.ClockSkew >= TimeSpan.Zero, nameof(options.ClockSkew), "must not be negative");
-        Require(options.ValidationCacheSize >= 0, nameof(options.ValidationCacheSize), "must not be negative");
 
         _options = options;
         _timeProvider = timeProvider;
-        _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         var signingKey = ReadKey(options.SigningKey, nameof(options.SigningKey));
         _signingCredentials = new SigningCredentials(signingKey, SecurityAlgorithms.HmacSha256);
 
@@ -80,9 +74,10 @@ public sealed partial class TokenService
             ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
             ValidateIssuer = true,
             ValidateAudience = true,
-            // Lifetime is checked in CheckLifetime against the injected TimeProvider: this version of the library
-            // reads the system clock.
-            ValidateLifetime = false,
+            // The library would read the system clock: exp and nbf are checked on the injected TimeProvider instead.
+            ValidateLifetime = true,
+            RequireExpirationTime = true,
+            LifetimeValidator = CheckLifetime,
             RequireSignedTokens = true,
             ValidateIssuerSigningKey = true,
         };
@@ -164,83 +159,13 @@ public sealed partial class TokenService
     }
 
     /// <summary>
-    /// Validates an authorization value: "Bearer &lt;jwt&gt;" (scheme case-insensitive) or the bare JWT. Never
-    /// throws for bad input; the result carries the reason instead. Completes synchronously when the token was
-    /// validated before and is still in the cache.
+    /// What JwtBearer validates tokens with: issuer, audience, HS256 signature by the current or a previous key, and
+    /// exp/nbf on the injected clock with <see cref="TokenOptions.ClockSkew"/>.
     /// </summary>
-    public ValueTask<AuthenticationResult> ValidateAsync(string? bearer)
-    {
-        if (string.IsNullOrWhiteSpace(bearer))
-        {
-            return ValueTask.FromResult(AuthenticationResult.Fail(AuthenticationFailure.Missing, "no bearer token"));
-        }
+    public TokenValidationParameters ValidationParameters => _validationParameters;
 
-        var token = bearer.AsSpan().Trim();
-        if (token.StartsWith(BearerScheme, StringComparison.OrdinalIgnoreCase)
-            && (token.Length == BearerScheme.Length || char.IsWhiteSpace(token[BearerScheme.Length])))
-        {
-            token = token[BearerScheme.Length..].Trim();
-        }
-
-        if (token.IsEmpty)
-        {
-            return ValueTask.FromResult(AuthenticationResult.Fail(AuthenticationFailure.Missing, "no bearer token"));
-        }
-
-        if (token.ContainsAny(' ', '\t') || token.Count('.') != 2)
-        {
-            return ValueTask.FromResult(AuthenticationResult.Fail(AuthenticationFailure.Malformed, "not a bearer JWT"));
-        }
-
-        if (_options.ValidationCacheSize > 0 && _cacheLookup.TryGetValue(token, out var cached))
-        {
-            if (_timeProvider.GetUtcNow().ToUnixTimeSeconds() < cached.ValidUntilUnixSeconds)
-            {
-                return ValueTask.FromResult(cached.Result);
-            }
-
-            // Expired: the full validation below reports it, and the entry makes room.
-            _cacheLookup.TryRemove(token, out _);
-        }
-
-        return new ValueTask<AuthenticationResult>(ValidateUncachedAsync(token.ToString()));
-    }
-
-    private async Task<AuthenticationResult> ValidateUncachedAsync(string token)
-    {
-        TokenValidationResult result;
-        try
-        {
-            result = await _handler.ValidateTokenAsync(token, _validationParameters);
-        }
-        catch (Exception ex) when (ex is ArgumentException or SecurityTokenException or JsonException or FormatException)
-        {
-            // ValidateTokenAsync reports most problems in the result, but a few malformed inputs still throw.
-            return AuthenticationResult.Fail(AuthenticationFailure.Malformed, "the token cannot be read");
-        }
-
-        if (!result.IsValid)
-        {
-            return Failure(result.Exception);
-        }
-
-        var jwt = (JsonWebToken)result.SecurityToken;
-        var authentication = CheckLifetime(jwt) ?? Identity(jwt);
-        if (authentication.Succeeded && _options.ValidationCacheSize > 0)
-        {
-            // Clearing when full keeps the bound without LRU bookkeeping on the hot path; a busy process refills
-            // the cache within one round of calls.
-            if (_cache.Count >= _options.ValidationCacheSize)
-            {
-                _cache.Clear();
-            }
-
-            var validUntil = jwt.GetPayloadValue<long>(JwtRegisteredClaimNames.Exp) + (long)_options.ClockSkew.TotalSeconds;
-            _cache[token] = new CachedResult(authentication, validUntil);
-        }
-
-        return authentication;
-    }
+    /// <summary>The clock token lifetimes are minted and checked on.</summary>
+    internal TimeProvider Clock => _timeProvider;
 
     private string Mint(string subject, TimeSpan lifetime, Dictionary<string, object> claims)
     {
@@ -264,30 +189,37 @@ public sealed partial class TokenService
         });
     }
 
-    private AuthenticationResult? CheckLifetime(JsonWebToken token)
+    // TokenValidationParameters.LifetimeValidator: the failure is thrown as the exception the library would throw, so
+    // the caller learns "expired" apart from the other failures.
+    private bool CheckLifetime(DateTime? notBefore, DateTime? expires, SecurityToken token, TokenValidationParameters parameters)
     {
-        if (!token.TryGetPayloadValue<long>(JwtRegisteredClaimNames.Exp, out var expires))
+        var now = _timeProvider.GetUtcNow().UtcDateTime;
+        if (expires is not { } exp)
         {
-            return AuthenticationResult.Fail(AuthenticationFailure.InvalidClaims, "the token has no expiry");
+            throw new SecurityTokenNoExpirationException("the token has no expiry");
         }
 
-        var now = _timeProvider.GetUtcNow().ToUnixTimeSeconds();
-        var skew = (long)_options.ClockSkew.TotalSeconds;
-        if (now - skew >= expires)
+        if (now - _options.ClockSkew >= exp)
         {
-            return AuthenticationResult.Fail(AuthenticationFailure.Expired, "the token has expired");
+            throw new SecurityTokenExpiredException("the token has expired") { Expires = exp };
         }
 
-        if (token.TryGetPayloadValue<long>(JwtRegisteredClaimNames.Nbf, out var notBefore) && now + skew < notBefore)
+        if (notBefore is { } nbf && now + _options.ClockSkew < nbf)
         {
-            return AuthenticationResult.Fail(AuthenticationFailure.NotYetValid, "the token is not valid yet");
+            throw new SecurityTokenNotYetValidException("the token is not valid yet") { NotBefore = nbf };
         }
 
-        return null;
+        return true;
     }
 
-    private static AuthenticationResult Failure(Exception? exception) => exception switch
+    /// <summary>The failure a validation exception stands for, with a reason for the log (never sent to the caller).</summary>
+    internal static AuthenticationResult Failure(Exception? exception) => exception switch
     {
+        null => AuthenticationResult.Fail(AuthenticationFailure.Missing, "no bearer token"),
+        SecurityTokenExpiredException => AuthenticationResult.Fail(AuthenticationFailure.Expired, "the token has expired"),
+        SecurityTokenNotYetValidException => AuthenticationResult.Fail(AuthenticationFailure.NotYetValid, "the token is not valid yet"),
+        SecurityTokenNoExpirationException => AuthenticationResult.Fail(AuthenticationFailure.InvalidClaims, "the token has no expiry"),
+        InvalidTokenClaimsException e => AuthenticationResult.Fail(AuthenticationFailure.InvalidClaims, e.Message),
         SecurityTokenInvalidAudienceException => AuthenticationResult.Fail(AuthenticationFailure.WrongAudience, "the token is for another audience"),
         SecurityTokenInvalidIssuerException => AuthenticationResult.Fail(AuthenticationFailure.WrongIssuer, "the token is from another issuer"),
         SecurityTokenInvalidAlgorithmException => AuthenticationResult.Fail(AuthenticationFailure.BadSignature, "the token is not signed with HS256"),
@@ -322,6 +254,4 @@ public sealed partial class TokenService
             throw new ArgumentException($"Token option {option} {message}.", option);
         }
     }
-
-    private sealed record CachedResult(AuthenticationResult Result, long ValidUntilUnixSeconds);
 }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authorization;
 using Vehicles.Api.Security;
 using Vehicles.Api.V1;
 using Grpc.Core;
@@ -12,6 +13,7 @@ public interface IClusterStatusProvider
 }
 
 /// <summary>The vehicles.v1.ClusterAdmin service: the cluster's silos, for admins.</summary>
+[Authorize(Policy = VehiclesPolicies.Admin)]
 public sealed class ClusterAdminService(IClusterStatusProvider status) : ClusterAdmin.ClusterAdminBase
 {
     /// <summary>Lists the silos.</summary>
@@ -19,11 +21,6 @@ public sealed class ClusterAdminService(IClusterStatusProvider status) : Cluster
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        if (context.GetCaller() is not OperatorIdentity { Role: OperatorRole.Admin })
-        {
-            throw ApiErrors.Denied("only operator tokens with the admin role may list silos");
-        }
-
         var response = new ListSilosResponse();
         response.Silos.AddRange((await status.ListSilosAsync(request.IncludeDead, context.CancellationToken))
             .OrderBy(s => s.Status == Vehicles.Api.V1.SiloStatus.Dead)

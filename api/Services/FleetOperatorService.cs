@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Vehicles.Api.Security;
@@ -14,6 +15,7 @@ namespace Vehicles.Api.Services;
 /// authorize, validate, call the grain, map its result to a status. A vehicle outside the caller's fleets is
 /// NOT_FOUND, exactly like one that does not exist.
 /// </summary>
+[Authorize(Policy = VehiclesPolicies.Viewer)]
 public sealed class FleetOperatorService : FleetOperator.FleetOperatorBase
 {
     private readonly IGrainFactory _grains;
@@ -91,6 +93,7 @@ public sealed class FleetOperatorService : FleetOperator.FleetOperatorBase
     }
 
     /// <summary>Queues a command; with wait_for_result, answers once it is final or just before the call deadline.</summary>
+    [Authorize(Policy = VehiclesPolicies.Operator)]
     public override async Task<SendCommandResponse> SendCommand(SendCommandRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -99,11 +102,6 @@ public sealed class FleetOperatorService : FleetOperator.FleetOperatorBase
         Check(_validator.Validate(request));
         var vehicle = await ReadableVehicleAsync(caller, request.Vin, context.CancellationToken);
         _validator.Catalogue.TryGet(request.Name, out var definition);
-        if (!caller.CanCommand(vehicle.FleetId))
-        {
-            throw ApiErrors.Denied("the " + TokenService.RoleName(caller.Role) + " role may not send commands");
-        }
-
         if (!caller.CanSendCommand(vehicle.FleetId, definition!))
         {
             throw ApiErrors.Denied("name: " + definition!.Name + " needs the " + TokenService.RoleName(definition.RequiredRole) + " role");
@@ -154,16 +152,13 @@ public sealed class FleetOperatorService : FleetOperator.FleetOperatorBase
     }
 
     /// <summary>Cancels a live command.</summary>
+    [Authorize(Policy = VehiclesPolicies.Operator)]
     public override async Task<Command> CancelCommand(CancelCommandRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         var caller = RequireOperator(context);
         Check(_validator.Validate(request));
-        var vehicle = await ReadableVehicleAsync(caller, request.Vin, context.CancellationToken);
-        if (!caller.CanCommand(vehicle.FleetId))
-        {
-            throw ApiErrors.Denied("the " + TokenService.RoleName(caller.Role) + " role may not cancel commands");
-        }
+        await ReadableVehicleAsync(caller, request.Vin, context.CancellationToken);
 
         var result = await _grains.GetGrain<IVehicleGrain>(request.Vin).CancelCommandAsync(request.CommandId, context.CancellationToken);
         return result.Status switch

@@ -1,4 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Vehicles.Api.Security;
@@ -16,6 +17,7 @@ namespace Vehicles.Api.Services;
 /// heartbeats in, acks, commands and cancellations out) and the unary Report. Thin: it checks, validates and hands
 /// everything to the vehicle's grain. Whatever one vehicle sends ends at most its own stream.
 /// </summary>
+[Authorize(Policy = VehiclesPolicies.Vehicle)]
 public sealed partial class VehicleLinkService : VehicleLink.VehicleLinkBase
 {
     private readonly IGrainFactory _grains;

@@ -27,7 +27,7 @@ public sealed class VehicleTokenFleetTests
     {
         var service = Service();
 
-        var result = await service.ValidateAsync(service.MintVehicleToken(Vin));
+        var result = await service.ValidateTokenAsync(service.MintVehicleToken(Vin));
 
         Assert.Equal("", Assert.IsType<VehicleIdentity>(result.Identity).FleetId);
     }
