@@ -379,9 +379,9 @@ public sealed class FleetOperatorService : FleetOperator.FleetOperatorBase
 
     private async Task<Command> WaitForFinalAsync(VehicleEventSubscription subscription, Command command, ServerCallContext context)
     {
-        // Answer a little before the deadline, so the caller gets the command rather than DEADLINE_EXCEEDED. The server
-        // sets the deadline on its TimeProvider when the call arrives.
-        var remaining = context.Deadline == DateTime.MaxValue ? _options.MaxWaitForResult : context.Deadline - _time.GetUtcNow().UtcDateTime;
+        // Answer a little before the deadline, so the caller gets the command rather than DEADLINE_EXCEEDED. grpc-dotnet
+        // sets the deadline on the real clock when the call arrives, whatever TimeProvider this service is given.
+        var remaining = context.Deadline == DateTime.MaxValue ? _options.MaxWaitForResult : context.Deadline - TimeProvider.System.GetUtcNow().UtcDateTime;
         var margin = remaining > TimeSpan.FromSeconds(2) ? TimeSpan.FromMilliseconds(250) : remaining / 8;
         var wait = remaining - margin;
         if (wait > _options.MaxWaitForResult)

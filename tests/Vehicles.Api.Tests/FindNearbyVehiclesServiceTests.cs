@@ -1,3 +1,11 @@
+using System.Net;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -6,13 +14,13 @@ using Vehicles.Api.Security;
 using Vehicles.Api.Services;
 using Vehicles.Api.V1;
 using Vehicles.Grains;
-using Vehicles.Grpc;
 
 namespace Vehicles.Api.Tests;
 
 /// <summary>
-/// FleetOperatorService.FindNearbyVehicles over the silo's default geo index, and its statuses when the index fails.
-/// End-to-end tests over gRPC cover the same call through a real silo; these pin the status mapping.
+/// FleetOperatorService.FindNearbyVehicles over the silo's default geo index, and its statuses when the index fails,
+/// called with Grpc.Net.Client through a real server on 127.0.0.1 (Kestrel, the api's interceptors, a real token).
+/// End-to-end tests cover the same call through a whole silo; these pin the status mapping.
 /// </summary>
 public sealed class FindNearbyVehiclesServiceTests
 {
@@ -24,9 +32,9 @@ public sealed class FindNearbyVehiclesServiceTests
         var index = new InMemoryVehicleGeoIndex();
         index.UpdatePosition(Fleet, "FAR", 48.2, 11.5);
         index.UpdatePosition(Fleet, "NEAR", 48.11, 11.5);
-        await using var services = await Services(index);
+        await using var server = await ApiServer.StartAsync(index);
 
-        var response = await Service(services).FindNearbyVehicles(Request(), new TestCallContext(Operator(Fleet)));
+        var response = await server.FindNearbyAsync(Request(), Fleet);
 
         Assert.Equal(["NEAR", "FAR"], response.Vehicles.Select(v => v.Vin));
         Assert.Equal(48.11, response.Vehicles[0].Latitude);
@@ -37,10 +45,9 @@ public sealed class FindNearbyVehiclesServiceTests
     [Fact]
     public async Task FindNearbyVehicles_WhenTheIndexIsUnavailable_IsUnavailableWithRetryHint()
     {
-        await using var services = await Services(new UnreachableGeoIndex());
+        await using var server = await ApiServer.StartAsync(new UnreachableGeoIndex());
 
-        var error = await Assert.ThrowsAsync<RpcException>(
-            () => Service(services).FindNearbyVehicles(Request(), new TestCallContext(Operator(Fleet))));
+        var error = await Assert.ThrowsAsync<RpcException>(() => server.FindNearbyAsync(Request(), Fleet));
 
         Assert.Equal(StatusCode.Unavailable, error.StatusCode);
         Assert.Equal("geo index unavailable: Redis cannot be reached or did not answer in time, retry later", error.Status.Detail);
@@ -49,12 +56,11 @@ public sealed class FindNearbyVehiclesServiceTests
     [Fact]
     public async Task FindNearbyVehicles_WhenTheIndexCannotHoldThePoint_IsInvalidArgumentNamingTheField()
     {
-        await using var services = await Services(new UnreachableGeoIndex());
+        await using var server = await ApiServer.StartAsync(new UnreachableGeoIndex());
         var request = Request();
         request.Latitude = 89;
 
-        var error = await Assert.ThrowsAsync<RpcException>(
-            () => Service(services).FindNearbyVehicles(request, new TestCallContext(Operator(Fleet))));
+        var error = await Assert.ThrowsAsync<RpcException>(() => server.FindNearbyAsync(request, Fleet));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.StartsWith("latitude: is outside the area the geo index covers", error.Status.Detail, StringComparison.Ordinal);
@@ -63,10 +69,9 @@ public sealed class FindNearbyVehiclesServiceTests
     [Fact]
     public async Task FindNearbyVehicles_ForAFleetOutsideTheToken_IsPermissionDeniedBeforeTheIndexIsAsked()
     {
-        await using var services = await Services(new UnreachableGeoIndex());
+        await using var server = await ApiServer.StartAsync(new UnreachableGeoIndex());
 
-        var error = await Assert.ThrowsAsync<RpcException>(
-            () => Service(services).FindNearbyVehicles(Request(), new TestCallContext(Operator("fleet-b"))));
+        var error = await Assert.ThrowsAsync<RpcException>(() => server.FindNearbyAsync(Request(), "fleet-b"));
 
         Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
         Assert.Equal("fleet_id: the token does not cover fleet fleet-a", error.Status.Detail);
@@ -74,46 +79,65 @@ public sealed class FindNearbyVehiclesServiceTests
 
     private static FindNearbyVehiclesRequest Request() => new() { FleetId = Fleet, Latitude = 48.1, Longitude = 11.5, RadiusKm = 20 };
 
-    private static OperatorIdentity Operator(string fleet) =>
-        new("alice", [fleet], OperatorRole.Viewer, "token-1", FakeTimeProvider.DefaultStart.AddHours(1));
-
-    // The api composed on a real, single Orleans silo (memory storage, loopback), as the silo host composes it.
-    private static async Task<SiloServices> Services(IVehicleGeoIndex index)
+    /// <summary>
+    /// The api composed as the silo host composes it (AddGrpc, AddVehiclesApi, a single Orleans silo with memory storage
+    /// on loopback), serving vehicles.v1.FleetOperator over h2c on a free port of 127.0.0.1.
+    /// </summary>
+    private sealed class ApiServer : IAsyncDisposable
     {
-        var host = Host.CreateDefaultBuilder()
-            .UseOrleans(silo => silo
-                .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: 0, serviceId: "api-tests", clusterId: "api-tests")
-                .AddMemoryGrainStorage(GrainsServiceCollectionExtensions.StorageName))
-            .ConfigureLogging(logging => logging.ClearProviders())
-            .ConfigureServices(services =>
+        private readonly WebApplication _app;
+        private readonly GrpcChannel _channel;
+
+        private ApiServer(WebApplication app, GrpcChannel channel)
+        {
+            _app = app;
+            _channel = channel;
+        }
+
+        public static async Task<ApiServer> StartAsync(IVehicleGeoIndex index)
+        {
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+            builder.Configuration.Sources.Clear();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
-                services.AddSingleton<TimeProvider>(new FakeTimeProvider());
-                services.AddKeyedSingleton<TimeProvider>(KeyedService.AnyKey, TimeProvider.System);
-                services.AddSingleton(index);
-                services.AddVehiclesApi(new ConfigurationBuilder().Build());
-            })
-            .Build();
-        await host.StartAsync();
-        return new SiloServices(host);
-    }
+                ["Tokens:SigningKey"] = Convert.ToBase64String(new byte[32]),
+            });
+            builder.Logging.ClearProviders();
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+            builder.UseOrleans(silo => silo
+                .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: 0, serviceId: "api-tests", clusterId: "api-tests")
+                .AddMemoryGrainStorage(GrainsServiceCollectionExtensions.StorageName));
+            builder.Services.AddGrpc();
+            builder.Services.AddSingleton(index);
+            builder.Services.AddVehiclesApi(builder.Configuration);
+            var app = builder.Build();
+            app.MapGrpcService<FleetOperatorService>();
+            await app.StartAsync();
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+            return new ApiServer(app, GrpcChannel.ForAddress(address));
+        }
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static FleetOperatorService Service(SiloServices services) => services.Host.Services.GetRequiredService<FleetOperatorService>();
-
-    private sealed class SiloServices(IHost host) : IAsyncDisposable
-    {
-        public IHost Host { get; } = host;
+        /// <summary>FindNearbyVehicles as a viewer of <paramref name="tokenFleet"/>, with a deadline.</summary>
+        public async Task<FindNearbyVehiclesResponse> FindNearbyAsync(FindNearbyVehiclesRequest request, string tokenFleet)
+        {
+            var token = _app.Services.GetRequiredService<TokenService>().MintOperatorToken("alice", [tokenFleet], OperatorRole.Viewer);
+            var headers = new Metadata { { "authorization", "Bearer " + token } };
+            using var call = new FleetOperator.FleetOperatorClient(_channel).FindNearbyVehiclesAsync(request, headers, DateTime.UtcNow.AddSeconds(20));
+            return await call;
+        }
 
         public async ValueTask DisposeAsync()
         {
-            await Host.StopAsync();
-            Host.Dispose();
+            _channel.Dispose();
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        private static int FreePort()
+        {
+            using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
         }
     }
 
@@ -133,32 +157,5 @@ public sealed class FindNearbyVehiclesServiceTests
                 : throw Unavailable();
 
         private static FeatureUnavailableException Unavailable() => new("geo", "Redis cannot be reached or did not answer in time");
-    }
-
-    private sealed class TestCallContext : ServerCallContext
-    {
-        private readonly Dictionary<object, object> _userState = [];
-
-        public TestCallContext(CallerIdentity caller) => _userState[CallerContext.Key] = caller;
-
-        public override string Method => "/vehicles.v1.FleetOperator/FindNearbyVehicles";
-
-        public override string Host => "127.0.0.1";
-
-        public override string Peer => "ipv4:127.0.0.1:1";
-
-        public override DateTime Deadline => DateTime.MaxValue;
-
-        public override Metadata RequestHeaders { get; } = [];
-
-        public override CancellationToken CancellationToken => CancellationToken.None;
-
-        public override Metadata ResponseTrailers { get; } = [];
-
-        public override Status Status { get; set; }
-
-        public override IDictionary<object, object> UserState => _userState;
-
-        public override Task WriteResponseHeadersAsync(Metadata responseHeaders) => Task.CompletedTask;
     }
 }

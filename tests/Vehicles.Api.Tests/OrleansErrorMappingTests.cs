@@ -1,8 +1,8 @@
+using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Vehicles.Api.Services;
-using Vehicles.Grpc;
 
 namespace Vehicles.Api.Tests;
 

@@ -1,35 +1,55 @@
+using Grpc.Core;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
 
 namespace Vehicles.Cluster.IntegrationTests;
 
-/// <summary>A caller of one silo with one bearer token; every unary call has a deadline, so a hang fails instead of hanging.</summary>
+/// <summary>
+/// A caller of one silo with one bearer token, through the generated clients; every unary call has a deadline, so a
+/// hang fails instead of hanging.
+/// </summary>
 internal sealed class ApiClient(CallInvoker invoker, string token)
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
-    public static Metadata Bearer(string token) => new Metadata().Add("authorization", "Bearer " + token);
+    private readonly FleetOperator.FleetOperatorClient _fleet = new(invoker);
+    private readonly VehicleLink.VehicleLinkClient _link = new(invoker);
+    private readonly ClusterAdmin.ClusterAdminClient _admin = new(invoker);
 
-    public async Task<TResponse> CallAsync<TRequest, TResponse>(
-        Method<TRequest, TResponse> method, TRequest request, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
-        where TRequest : class
-        where TResponse : class
-    {
-        using var call = invoker.AsyncUnaryCall(
-            method, null, new CallOptions(Bearer(token), DateTime.UtcNow + (timeout ?? DefaultTimeout), cancellationToken), request);
-        return await call;
-    }
+    public static Metadata Bearer(string token) => new() { { "authorization", "Bearer " + token } };
 
     public Task<Vehicle> GetVehicleAsync(string vin, TimeSpan? timeout = null) =>
-        CallAsync(ApiMethods.GetVehicle, new GetVehicleRequest { Vin = vin }, timeout);
+        CompleteAsync(_fleet.GetVehicleAsync(new GetVehicleRequest { Vin = vin }, Unary(timeout)));
 
     public Task<Command> GetCommandAsync(string vin, string commandId) =>
-        CallAsync(ApiMethods.GetCommand, new GetCommandRequest { Vin = vin, CommandId = commandId });
+        CompleteAsync(_fleet.GetCommandAsync(new GetCommandRequest { Vin = vin, CommandId = commandId }, Unary()));
+
+    public Task<SendCommandResponse> SendCommandAsync(SendCommandRequest request, CancellationToken cancellationToken = default) =>
+        CompleteAsync(_fleet.SendCommandAsync(request, Unary(null, cancellationToken)));
+
+    public Task<ReportResponse> ReportAsync(ReportRequest request) => CompleteAsync(_link.ReportAsync(request, Unary()));
+
+    public Task<ListSilosResponse> ListSilosAsync(ListSilosRequest request, TimeSpan? timeout = null) =>
+        CompleteAsync(_admin.ListSilosAsync(request, Unary(timeout)));
 
     /// <summary>A watch; no deadline, as watches are long-lived: the caller's token bounds it.</summary>
     public AsyncServerStreamingCall<VehicleEvent> WatchVehicle(string vin, CancellationToken cancellationToken) =>
-        invoker.AsyncServerStreamingCall(ApiMethods.WatchVehicle, null, new CallOptions(Bearer(token), null, cancellationToken), new WatchVehicleRequest { Vin = vin });
+        _fleet.WatchVehicle(new WatchVehicleRequest { Vin = vin }, new CallOptions(Bearer(token), null, cancellationToken));
 
     public AsyncServerStreamingCall<FleetUpdate> WatchFleet(WatchFleetRequest request, CancellationToken cancellationToken) =>
-        invoker.AsyncServerStreamingCall(ApiMethods.WatchFleet, null, new CallOptions(Bearer(token), null, cancellationToken), request);
+        _fleet.WatchFleet(request, new CallOptions(Bearer(token), null, cancellationToken));
+
+    /// <summary>A vehicle's stream; no deadline, as a vehicle's stream has none: the caller's token ends it.</summary>
+    public AsyncDuplexStreamingCall<VehicleMessage, ServerMessage> Connect(CancellationToken cancellationToken) =>
+        _link.Connect(new CallOptions(Bearer(token), null, cancellationToken));
+
+    private CallOptions Unary(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        new(Bearer(token), DateTime.UtcNow + (timeout ?? DefaultTimeout), cancellationToken);
+
+    private static async Task<TResponse> CompleteAsync<TResponse>(AsyncUnaryCall<TResponse> call)
+    {
+        using (call)
+        {
+            return await call;
+        }
+    }
 }

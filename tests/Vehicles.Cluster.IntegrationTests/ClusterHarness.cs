@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using Grpc.Core;
 using Npgsql;
 using StackExchange.Redis;
 using Vehicles.Api.Security;
@@ -150,12 +151,12 @@ public sealed class ClusterHarness : IAsyncDisposable
                 {
                     try
                     {
-                        var response = await new ApiClient(silo.Invoker, admin).CallAsync(ApiMethods.ListSilos, new ListSilosRequest(), TimeSpan.FromSeconds(2));
+                        var response = await new ApiClient(silo.Invoker, admin).ListSilosAsync(new ListSilosRequest(), TimeSpan.FromSeconds(2));
                         var active = response.Silos.Count(s => s.Status == ApiSiloStatus.Active);
                         agreed &= active == expected;
                         views.Add(silo.Name + " sees " + active + " active");
                     }
-                    catch (Vehicles.Grpc.RpcException ex)
+                    catch (RpcException ex)
                     {
                         agreed = false;
                         views.Add(silo.Name + ": " + ex.StatusCode + " " + ex.Status.Detail);
@@ -187,14 +188,13 @@ public sealed class ClusterHarness : IAsyncDisposable
                 {
                     try
                     {
-                        var response = await new ApiClient(silo.Invoker, admin).CallAsync(
-                            ApiMethods.ListSilos, new ListSilosRequest { IncludeDead = true }, TimeSpan.FromSeconds(2));
+                        var response = await new ApiClient(silo.Invoker, admin).ListSilosAsync(new ListSilosRequest { IncludeDead = true }, TimeSpan.FromSeconds(2));
                         if (!response.Silos.Any(s => s.Endpoint == target.Endpoint && s.Status == status))
                         {
                             return false;
                         }
                     }
-                    catch (Vehicles.Grpc.RpcException)
+                    catch (RpcException)
                     {
                         return false;
                     }

@@ -27,7 +27,7 @@ public sealed class ClusterTlsTests(ITestOutputHelper output) : IAsyncLifetime
         _cluster.ExtraEnvironment["Cluster__Tls__Certificate"] = WriteCertificate("cluster");
         var silos = await _cluster.StartSilosAsync(2);
         var api = new ApiClient(silos[1].Invoker, _cluster.OperatorToken(OperatorRole.Admin));
-        Assert.Equal(2, (await api.CallAsync(ApiMethods.ListSilos, new ListSilosRequest())).Silos.Count(s => s.Status == SiloStatus.Active));
+        Assert.Equal(2, (await api.ListSilosAsync(new ListSilosRequest())).Silos.Count(s => s.Status == SiloStatus.Active));
 
         _cluster.ExtraEnvironment["Cluster__Tls__Certificate"] = WriteCertificate("stranger");
         var stranger = _cluster.LaunchUnwatched();
@@ -38,7 +38,7 @@ public sealed class ClusterTlsTests(ITestOutputHelper output) : IAsyncLifetime
             foreach (var silo in silos)
             {
                 var listed = await new ApiClient(silo.Invoker, _cluster.OperatorToken(OperatorRole.Admin))
-                    .CallAsync(ApiMethods.ListSilos, new ListSilosRequest { IncludeDead = true });
+                    .ListSilosAsync(new ListSilosRequest { IncludeDead = true });
                 sawStranger |= listed.Silos.Any(s => s.Endpoint == stranger.Endpoint);
                 Assert.DoesNotContain(listed.Silos, s => s.Endpoint == stranger.Endpoint && s.Status == SiloStatus.Active);
                 Assert.Equal(2, listed.Silos.Count(s => s.Status == SiloStatus.Active));
@@ -49,7 +49,7 @@ public sealed class ClusterTlsTests(ITestOutputHelper output) : IAsyncLifetime
 
         output.WriteLine("the stranger " + (sawStranger ? "registered in the table but was never active" : "never registered") + "; the two members stayed active");
         var vin = _cluster.Vin(1);
-        var report = await new ApiClient(silos[0].Invoker, _cluster.VehicleToken(vin)).CallAsync(ApiMethods.Report, new ReportRequest
+        var report = await new ApiClient(silos[0].Invoker, _cluster.VehicleToken(vin)).ReportAsync(new ReportRequest
         {
             Vin = vin,
             Status = new StatusReport { Sequence = 1, CaptureTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow), Signals = new Signals { Speed = 1 } },

@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
 
 namespace Vehicles.Cluster.IntegrationTests;
 
@@ -104,7 +105,7 @@ public sealed class CrossSiloWatchTests(ThreeSiloCluster cluster, ITestOutputHel
             Vin = vin,
             Status = new StatusReport { Sequence = sequence, CaptureTime = Timestamp.FromDateTime(DateTime.UtcNow), Signals = new Signals { Speed = speed } },
         };
-        var response = await new ApiClient(silo.Invoker, cluster.Harness.VehicleToken(vin)).CallAsync(ApiMethods.Report, request);
+        var response = await new ApiClient(silo.Invoker, cluster.Harness.VehicleToken(vin)).ReportAsync(request);
         Assert.Equal(sequence, response.Ack.Sequence);
     }
 
@@ -117,7 +118,7 @@ public sealed class CrossSiloWatchTests(ThreeSiloCluster cluster, ITestOutputHel
             Vin = vin,
             Status = new StatusReport { Sequence = sequence, CaptureTime = Timestamp.FromDateTime(DateTime.UtcNow), Signals = new Signals { Speed = speed } },
         };
-        var response = await new ApiClient(channel.CreateCallInvoker(), cluster.Harness.VehicleToken(vin)).CallAsync(ApiMethods.Report, request);
+        var response = await new ApiClient(channel.CreateCallInvoker(), cluster.Harness.VehicleToken(vin)).ReportAsync(request);
         Assert.Equal(sequence, response.Ack.Sequence);
     }
 

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
 
 namespace Vehicles.Cluster.IntegrationTests;
 
@@ -241,7 +242,7 @@ public sealed class DrivenVehicle
     {
         // Not linked to stop: at the end the vehicle hangs up politely, and only cancels if the server does not finish.
         using var abort = new CancellationTokenSource();
-        using var call = invoker.AsyncDuplexStreamingCall(ApiMethods.Connect, null, new CallOptions(ApiClient.Bearer(_token), null, abort.Token));
+        using var call = new ApiClient(invoker, _token).Connect(abort.Token);
         using var writeLock = new SemaphoreSlim(1, 1);
         try
         {

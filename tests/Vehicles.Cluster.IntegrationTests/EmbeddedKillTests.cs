@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Google.Protobuf.WellKnownTypes;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
 
 namespace Vehicles.Cluster.IntegrationTests;
 
@@ -35,7 +34,7 @@ public sealed class EmbeddedKillTests(ITestOutputHelper output) : IAsyncLifetime
         var deadline = Stopwatch.StartNew();
         for (ulong sequence = 1; durable == 0 && deadline.Elapsed < TimeSpan.FromSeconds(20); sequence++)
         {
-            var ack = await vehicleApi.CallAsync(ApiMethods.Report, new ReportRequest
+            var ack = await vehicleApi.ReportAsync(new ReportRequest
             {
                 Vin = reporter,
                 Status = new StatusReport { Sequence = sequence, CaptureTime = Timestamp.FromDateTime(DateTime.UtcNow), Signals = new Signals { TraveledDistance = sequence } },
@@ -49,16 +48,16 @@ public sealed class EmbeddedKillTests(ITestOutputHelper output) : IAsyncLifetime
         // Operators only see vehicles that have been heard from.
         foreach (var vin in new[] { queued, scheduled })
         {
-            await new ApiClient(silo.Invoker, _harness.VehicleToken(vin)).CallAsync(ApiMethods.Report, new ReportRequest
+            await new ApiClient(silo.Invoker, _harness.VehicleToken(vin)).ReportAsync(new ReportRequest
             {
                 Vin = vin,
                 Status = new StatusReport { Sequence = 1, CaptureTime = Timestamp.FromDateTime(DateTime.UtcNow), Signals = new Signals { Speed = 1 } },
             });
         }
 
-        var accepted = await api.CallAsync(ApiMethods.SendCommand, new SendCommandRequest { Vin = queued, Name = "flash_lights" });
+        var accepted = await api.SendCommandAsync(new SendCommandRequest { Vin = queued, Name = "flash_lights" });
         var notBefore = DateTime.UtcNow.AddSeconds(3);
-        var later = await api.CallAsync(ApiMethods.SendCommand, new SendCommandRequest
+        var later = await api.SendCommandAsync(new SendCommandRequest
         {
             Vin = scheduled,
             Name = "flash_lights",
@@ -93,7 +92,7 @@ public sealed class EmbeddedKillTests(ITestOutputHelper output) : IAsyncLifetime
     private async Task<string> FirstCommandAsync(SiloProcess silo, string vin)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        using var call = silo.Invoker.AsyncDuplexStreamingCall(ApiMethods.Connect, null, new CallOptions(ApiClient.Bearer(_harness.VehicleToken(vin)), null, timeout.Token));
+        using var call = new ApiClient(silo.Invoker, _harness.VehicleToken(vin)).Connect(timeout.Token);
         await call.RequestStream.WriteAsync(new VehicleMessage { Hello = new Hello { Vin = vin, FirmwareVersion = "fw-itest", SoftwareVersion = "sw-itest" } });
         while (await call.ResponseStream.MoveNext(timeout.Token))
         {

@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Grpc.Core;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
 
 namespace Vehicles.Cluster.IntegrationTests;
 
@@ -230,7 +230,7 @@ public sealed class LoadDriver : IAsyncDisposable
                 if (sendCommand)
                 {
                     // Not the stop token: a call in flight when the load stops finishes, so its outcome is known.
-                    var response = await api.CallAsync(ApiMethods.SendCommand, new SendCommandRequest { Vin = vin, Name = "flash_lights" }, cancellationToken: CancellationToken.None);
+                    var response = await api.SendCommandAsync(new SendCommandRequest { Vin = vin, Name = "flash_lights" }, CancellationToken.None);
                     _accepted.Enqueue(new AcceptedCommand(vin, response.Command.CommandId, silo.Name, Elapsed));
                 }
                 else

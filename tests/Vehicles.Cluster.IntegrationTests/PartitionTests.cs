@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Vehicles.Api.Security;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
 using ApiSiloStatus = Vehicles.Api.V1.SiloStatus;
 
 namespace Vehicles.Cluster.IntegrationTests;
@@ -49,7 +49,7 @@ public sealed class PartitionTests(ITestOutputHelper output) : IAsyncLifetime
             + " " + Stopwatch.GetElapsedTime(resumedAt).TotalSeconds.ToString("F2", CultureInfo.InvariantCulture) + " s after SIGCONT; "
             + served.Count + " GetVehicle answered by it after SIGCONT");
         var admin = new ApiClient(silos[0].Invoker, _cluster.OperatorToken(OperatorRole.Admin));
-        var listed = await admin.CallAsync(ApiMethods.ListSilos, new ListSilosRequest { IncludeDead = true }, TimeSpan.FromSeconds(5));
+        var listed = await admin.ListSilosAsync(new ListSilosRequest { IncludeDead = true }, TimeSpan.FromSeconds(5));
         var generationsAtFrozenEndpoint = listed.Silos.Where(s => s.Endpoint == frozen.Endpoint).ToList();
         var log = string.Join(Environment.NewLine, frozen.LogLines("FATAL: this silo is stopping with exit code 3"));
 
@@ -93,7 +93,7 @@ public sealed class PartitionTests(ITestOutputHelper output) : IAsyncLifetime
             Vin = vin,
             Status = new StatusReport { Sequence = 1, CaptureTime = Timestamp.FromDateTime(DateTime.UtcNow), Signals = new Signals { Speed = 1 } },
         };
-        var response = await new ApiClient(silo.Invoker, _cluster.VehicleToken(vin)).CallAsync(ApiMethods.Report, request);
+        var response = await new ApiClient(silo.Invoker, _cluster.VehicleToken(vin)).ReportAsync(request);
         Assert.Equal(1UL, response.Ack.Sequence);
     }
 }

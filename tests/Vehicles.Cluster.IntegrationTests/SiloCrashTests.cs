@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Vehicles.Grpc;
+using Grpc.Core;
 
 namespace Vehicles.Cluster.IntegrationTests;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using Grpc.Core;
 using Grpc.Health.V1;
-using Vehicles.Grpc;
+using Grpc.Net.Client;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace Vehicles.Cluster.IntegrationTests;
@@ -132,9 +133,7 @@ public sealed class SiloProcess : IAsyncDisposable
 
             try
             {
-                using var call = Invoker.AsyncUnaryCall(
-                    ApiMethods.HealthCheck, null, new CallOptions(null, DateTime.UtcNow + TimeSpan.FromSeconds(1)), new HealthCheckRequest());
-                var response = await call;
+                var response = await new Health.HealthClient(_channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow + TimeSpan.FromSeconds(1));
                 if (response.Status == ServingStatus.Serving)
                 {
                     return;

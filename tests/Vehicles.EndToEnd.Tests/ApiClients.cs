@@ -1,41 +1,59 @@
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.Time.Testing;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
-using Vehicles.Grpc.Testing;
 
 namespace Vehicles.EndToEnd.Tests;
 
-/// <summary>An operator's client of FleetOperator, with its token on every call.</summary>
-public sealed class FleetOperatorClient(CallInvoker invoker, string? token)
+/// <summary>
+/// A caller of the API with one token (an operator's or a vehicle's) on every call, through the generated clients.
+/// Every unary call has a deadline, so a hang fails the test instead of hanging it.
+/// </summary>
+public sealed class ApiClient(CallInvoker invoker, string? token)
 {
-    public Task<Vehicle> GetVehicleAsync(string vin) => Unary(ApiMethods.GetVehicle, new GetVehicleRequest { Vin = vin });
+    private readonly FleetOperator.FleetOperatorClient _fleet = new(invoker);
+    private readonly VehicleLink.VehicleLinkClient _link = new(invoker);
 
-    public Task<ListVehiclesResponse> ListVehiclesAsync(ListVehiclesRequest request) => Unary(ApiMethods.ListVehicles, request);
+    public Task<Vehicle> GetVehicleAsync(string vin) => CompleteAsync(_fleet.GetVehicleAsync(new GetVehicleRequest { Vin = vin }, Options()));
 
-    public Task<SendCommandResponse> SendCommandAsync(SendCommandRequest request, TimeSpan? timeout = null) => Unary(ApiMethods.SendCommand, request, timeout);
+    public Task<ListVehiclesResponse> ListVehiclesAsync(ListVehiclesRequest request) => CompleteAsync(_fleet.ListVehiclesAsync(request, Options()));
 
-    public Task<Command> GetCommandAsync(string vin, string commandId) => Unary(ApiMethods.GetCommand, new GetCommandRequest { Vin = vin, CommandId = commandId });
+    public Task<SendCommandResponse> SendCommandAsync(SendCommandRequest request, TimeSpan? timeout = null) =>
+        CompleteAsync(_fleet.SendCommandAsync(request, Options(timeout)));
 
-    public Task<Command> CancelCommandAsync(string vin, string commandId) => Unary(ApiMethods.CancelCommand, new CancelCommandRequest { Vin = vin, CommandId = commandId });
+    public Task<Command> GetCommandAsync(string vin, string commandId) =>
+        CompleteAsync(_fleet.GetCommandAsync(new GetCommandRequest { Vin = vin, CommandId = commandId }, Options()));
 
-    public Task<ListCommandsResponse> ListCommandsAsync(ListCommandsRequest request) => Unary(ApiMethods.ListCommands, request);
+    public Task<Command> CancelCommandAsync(string vin, string commandId) =>
+        CompleteAsync(_fleet.CancelCommandAsync(new CancelCommandRequest { Vin = vin, CommandId = commandId }, Options()));
+
+    public Task<ListCommandsResponse> ListCommandsAsync(ListCommandsRequest request) => CompleteAsync(_fleet.ListCommandsAsync(request, Options()));
+
+    public Task<FindNearbyVehiclesResponse> FindNearbyVehiclesAsync(FindNearbyVehiclesRequest request) =>
+        CompleteAsync(_fleet.FindNearbyVehiclesAsync(request, Options()));
+
+    public Task<ReportResponse> ReportAsync(ReportRequest request) => CompleteAsync(_link.ReportAsync(request, Options()));
 
     public AsyncServerStreamingCall<VehicleEvent> WatchVehicle(string vin, CancellationToken cancellationToken) =>
-        invoker.AsyncServerStreamingCall(ApiMethods.WatchVehicle, null, NoDeadline(cancellationToken), new WatchVehicleRequest { Vin = vin });
+        _fleet.WatchVehicle(new WatchVehicleRequest { Vin = vin }, NoDeadline(cancellationToken));
 
     public AsyncServerStreamingCall<FleetUpdate> WatchFleet(WatchFleetRequest request, CancellationToken cancellationToken) =>
-        invoker.AsyncServerStreamingCall(ApiMethods.WatchFleet, null, NoDeadline(cancellationToken), request);
+        _fleet.WatchFleet(request, NoDeadline(cancellationToken));
 
-    // Watches carry no deadline: the silo's fake clock would fire it when a test moves time. The caller's token bounds them.
+    /// <summary>The token and a deadline (20 s unless given).</summary>
+    public CallOptions Options(TimeSpan? timeout = null) => TestSilo.With(token, timeout);
+
+    // Watches carry no deadline, as real ones are open-ended (one would end a watch with DEADLINE_EXCEEDED in the middle
+    // of a slow test); the caller's cancellation token bounds them.
     private CallOptions NoDeadline(CancellationToken cancellationToken) => new(TestSilo.With(token, null, cancellationToken).Headers, null, cancellationToken);
 
-    public async Task<TResponse> Unary<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request, TimeSpan? timeout = null)
-        where TRequest : class
-        where TResponse : class
+    private static async Task<TResponse> CompleteAsync<TResponse>(AsyncUnaryCall<TResponse> call)
     {
-        using var call = invoker.AsyncUnaryCall(method, null, TestSilo.With(token, timeout), request);
-        return await call;
+        using (call)
+        {
+            return await call;
+        }
     }
 }
 
@@ -79,13 +97,12 @@ public sealed class SimulatedVehicle(CallInvoker invoker, string vin, string tok
     }
 
     /// <summary>
-    /// Opens the stream. No deadline, as a vehicle's stream has none (and the silo's fake clock would fire it when a
-    /// test moves time); a real-time cancellation bounds it instead.
+    /// Opens the stream. No deadline, as a vehicle's stream has none; a cancellation after 90 s bounds it instead.
     /// </summary>
     public void Open()
     {
         _stop.CancelAfter(TimeSpan.FromSeconds(90));
-        _call ??= invoker.AsyncDuplexStreamingCall(ApiMethods.Connect, null, new CallOptions(TestSilo.With(token).Headers, null, _stop.Token));
+        _call ??= new VehicleLink.VehicleLinkClient(invoker).Connect(new CallOptions(TestSilo.With(token).Headers, null, _stop.Token));
     }
 
     public async Task ReadWelcomeAsync()

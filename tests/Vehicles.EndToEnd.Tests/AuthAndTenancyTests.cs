@@ -1,14 +1,14 @@
+using Grpc.Core;
 using Grpc.Health.V1;
 using Vehicles.Api.Security;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
 
 namespace Vehicles.EndToEnd.Tests;
 
 public sealed class AuthAndTenancyTests : SiloTestBase
 {
     private async Task<RpcException> GetVehicleAs(string? token, string vin) =>
-        await Poll.FailsAsync(() => new FleetOperatorClient(Silo.Invoker, token).GetVehicleAsync(vin));
+        await Poll.FailsAsync(() => new ApiClient(Silo.Invoker, token).GetVehicleAsync(vin));
 
     private async Task KnownVehicleAsync(string vin, string fleet)
     {
@@ -47,7 +47,7 @@ public sealed class AuthAndTenancyTests : SiloTestBase
     {
         await KnownVehicleAsync(Vin(1), Fleet);
         var token = Silo.OperatorToken(Fleet, OperatorRole.Viewer, TimeSpan.FromMinutes(5));
-        var before = await new FleetOperatorClient(Silo.Invoker, token).GetVehicleAsync(Vin(1));
+        var before = await new ApiClient(Silo.Invoker, token).GetVehicleAsync(Vin(1));
 
         Silo.Clock.Advance(TimeSpan.FromMinutes(7));
         var error = await GetVehicleAs(token, Vin(1));
@@ -85,10 +85,9 @@ public sealed class AuthAndTenancyTests : SiloTestBase
     [Fact]
     public async Task Health_StaysAnonymous()
     {
-        var check = Method.Create<HealthCheckRequest, HealthCheckResponse>(HealthReflection.Descriptor.Services[0], "Check");
+        var health = new Health.HealthClient(Silo.Invoker);
 
-        using var call = Silo.Invoker.AsyncUnaryCall(check, null, TestSilo.With(null), new HealthCheckRequest());
-        var response = await call;
+        var response = await health.CheckAsync(new HealthCheckRequest(), TestSilo.With(null));
 
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
     }
@@ -100,8 +99,7 @@ public sealed class AuthAndTenancyTests : SiloTestBase
 
         await vehicle.ConnectAsync(helloVin: Vin(2));
         var ended = await vehicle.ReadUntilEndAsync();
-        var report = await Poll.FailsAsync(() => new FleetOperatorClient(Silo.Invoker, Silo.VehicleToken(Vin(1), Fleet)).Unary(
-            ApiMethods.Report,
+        var report = await Poll.FailsAsync(() => new ApiClient(Silo.Invoker, Silo.VehicleToken(Vin(1), Fleet)).ReportAsync(
             new ReportRequest { Vin = Vin(2), Status = new StatusReport { Sequence = 1, CaptureTime = Silo.Clock.Now() } }));
 
         Assert.Equal(StatusCode.PermissionDenied, ended.StatusCode);
@@ -113,8 +111,7 @@ public sealed class AuthAndTenancyTests : SiloTestBase
     public async Task VehicleToken_OnFleetOperator_AndOperatorToken_OnVehicleLink_ArePermissionDenied()
     {
         var asVehicle = await GetVehicleAs(Silo.VehicleToken(Vin(1), Fleet), Vin(1));
-        var report = await Poll.FailsAsync(() => Operator.Unary(
-            ApiMethods.Report,
+        var report = await Poll.FailsAsync(() => Operator.ReportAsync(
             new ReportRequest { Vin = Vin(1), Status = new StatusReport { Sequence = 1, CaptureTime = Silo.Clock.Now() } }));
 
         Assert.Equal(StatusCode.PermissionDenied, asVehicle.StatusCode);

@@ -1,7 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Vehicles.Api.Security;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
 
 namespace Vehicles.EndToEnd.Tests;
 

@@ -1,6 +1,6 @@
+using Grpc.Core;
 using Vehicles.Api.Security;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
 
 namespace Vehicles.EndToEnd.Tests;
 
@@ -108,14 +108,14 @@ public sealed class FindNearbyVehiclesTests : SiloTestBase
     private static FindNearbyVehiclesRequest Near(double radiusKm, string fleetId = Fleet) =>
         new() { FleetId = fleetId, Latitude = CenterLatitude, Longitude = CenterLongitude, RadiusKm = radiusKm };
 
-    private static Task<FindNearbyVehiclesResponse> FindAsync(FleetOperatorClient client, FindNearbyVehiclesRequest request) =>
-        client.Unary(ApiMethods.FindNearbyVehicles, request);
+    private static Task<FindNearbyVehiclesResponse> FindAsync(ApiClient client, FindNearbyVehiclesRequest request) =>
+        client.FindNearbyVehiclesAsync(request);
 
     // A unary report answers after the grain merged it, so the position is indexed when this returns.
     private async Task ReportPositionAsync(string vin, string fleet, double latitude, double longitude, ulong sequence = 1)
     {
-        var vehicle = new FleetOperatorClient(Silo.Invoker, Silo.VehicleToken(vin, fleet));
-        await vehicle.Unary(ApiMethods.Report, new ReportRequest
+        var vehicle = new ApiClient(Silo.Invoker, Silo.VehicleToken(vin, fleet));
+        await vehicle.ReportAsync(new ReportRequest
         {
             Vin = vin,
             Status = new StatusReport { Sequence = sequence, CaptureTime = Silo.Clock.Now(), Signals = Signal.Position(latitude, longitude) },

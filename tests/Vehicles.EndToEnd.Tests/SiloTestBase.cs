@@ -10,7 +10,7 @@ public abstract class SiloTestBase : IAsyncLifetime
 
     protected TestSilo Silo { get; private set; } = null!;
 
-    protected FleetOperatorClient Operator { get; private set; } = null!;
+    protected ApiClient Operator { get; private set; } = null!;
 
     protected static string Vin(int n) => "1VEHXCLE" + n.ToString("D9", System.Globalization.CultureInfo.InvariantCulture);
 

@@ -1,20 +1,21 @@
+using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Vehicles.Api.Security;
-using Vehicles.Grpc;
-using Vehicles.Grpc.Testing;
 using Vehicles.Silo;
 
 namespace Vehicles.EndToEnd.Tests;
 
 /// <summary>
 /// A real silo in this process: the production composition (<c>AddVehiclesSilo</c>, <c>MapVehiclesSilo</c>) on
-/// 127.0.0.1 with a free port, a temporary data folder and a fake clock. <see cref="RestartAsync"/> stops it and starts
-/// a new one on the same data, as after a process restart.
+/// 127.0.0.1 with a free port, a temporary data folder and a fake clock, called over h2c with Grpc.Net.Client.
+/// <see cref="RestartAsync"/> stops it and starts a new one on the same data, as after a process restart.
 /// </summary>
 public sealed class TestSilo : IAsyncDisposable
 {
@@ -32,12 +33,23 @@ public sealed class TestSilo : IAsyncDisposable
         Clock = clock;
     }
 
-    /// <summary>The silo's clock: grains, tokens, validation, rate limits and timers all run on it.</summary>
+    /// <summary>
+    /// The silo's clock: grains, tokens, validation, rate limits and timers all run on it. gRPC deadlines do not: the
+    /// client and grpc-dotnet's server both time them on the real clock.
+    /// </summary>
     public FakeTimeProvider Clock { get; }
 
+    /// <summary>Where it serves: http://127.0.0.1:port, or https:// with a certificate in the settings.</summary>
     public Uri Address { get; private set; } = null!;
 
+    /// <summary>Calls on the silo's one channel (one HTTP/2 connection).</summary>
     public CallInvoker Invoker => _channel!.CreateCallInvoker();
+
+    /// <summary>What the silo logged at Warning and above, across restarts.</summary>
+    internal LogSink Logs { get; } = new();
+
+    /// <summary>The folder of its SQLite file (vehicles.db) and signing key.</summary>
+    public string DataDirectory => _dataDirectory;
 
     public TokenService Tokens => _app!.Services.GetRequiredService<TokenService>();
 
@@ -70,6 +82,12 @@ public sealed class TestSilo : IAsyncDisposable
         await silo.StartAppAsync();
         return silo;
     }
+
+    /// <summary>
+    /// Stops the silo as SIGTERM would (the host's graceful shutdown: its streams end with their own statuses, Orleans
+    /// deactivates every grain). Calls still open on <see cref="Invoker"/> see how the server ends them.
+    /// </summary>
+    public Task StopAsync() => StopAppAsync();
 
     /// <summary>Stops the silo (deactivating every grain) and starts another on the same data and clock.</summary>
     public async Task RestartAsync()
@@ -111,7 +129,7 @@ public sealed class TestSilo : IAsyncDisposable
 
     public string VehicleToken(string vin, string fleet, TimeSpan? lifetime = null) => Tokens.MintVehicleToken(vin, fleet, lifetime);
 
-    public FleetOperatorClient Operator(string token) => new(Invoker, token);
+    public ApiClient Operator(string token) => new(Invoker, token);
 
     public async Task<SimulatedVehicle> ConnectAsync(string vin, string fleet, ulong lastSentSequence = 0)
     {
@@ -131,6 +149,7 @@ public sealed class TestSilo : IAsyncDisposable
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection(_settings);
         builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(Logs);
         builder.Services.AddSingleton<TimeProvider>(Clock);
 
         // Grains (timers, reminders' view of now) run on the fake clock; Orleans' own loops (membership, messaging
@@ -154,10 +173,10 @@ public sealed class TestSilo : IAsyncDisposable
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    // The server first, then the channel: disposing a Grpc.Net.Client channel cancels its calls, and a test of how the
+    // server ends them at shutdown must see the server's status rather than the client's CANCELLED.
     private async Task StopAppAsync()
     {
-        _channel?.Dispose();
-        _channel = null;
         if (_app is { } app)
         {
             _app = null;
@@ -165,5 +184,8 @@ public sealed class TestSilo : IAsyncDisposable
             await app.StopAsync(timeout.Token);
             await app.DisposeAsync();
         }
+
+        _channel?.Dispose();
+        _channel = null;
     }
 }

@@ -1,7 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Vehicles.Api.Security;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
 
 namespace Vehicles.EndToEnd.Tests;
 
@@ -71,7 +71,7 @@ public sealed class ValidationTests : SiloTestBase
     private Task CallAsync(string rule)
     {
         var now = Silo.Clock.GetUtcNow();
-        var vehicle = new FleetOperatorClient(Silo.Invoker, Silo.VehicleToken(GoodVin, Fleet));
+        var vehicle = new ApiClient(Silo.Invoker, Silo.VehicleToken(GoodVin, Fleet));
         var admin = Silo.Operator(Silo.OperatorToken(Fleet, OperatorRole.Admin));
         var locate = new SendCommandRequest { Vin = GoodVin, Name = "locate" };
         var report = new StatusReport { Sequence = 1, CaptureTime = Timestamp.FromDateTimeOffset(now) };
@@ -100,19 +100,19 @@ public sealed class ValidationTests : SiloTestBase
             "watch_vehicle_bad_vin" => FirstAsync(admin.WatchVehicle("bad", Bounded())),
             "watch_fleet_interval_too_short" => FirstAsync(admin.WatchFleet(
                 new WatchFleetRequest { FleetId = Fleet, MinInterval = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(1)) }, Bounded())),
-            "report_missing_status" => vehicle.Unary(ApiMethods.Report, new ReportRequest { Vin = GoodVin }),
-            "report_zero_sequence" => vehicle.Unary(ApiMethods.Report, new ReportRequest { Vin = GoodVin, Status = report.With(s => s.Sequence = 0) }),
-            "report_capture_time_in_future" => vehicle.Unary(ApiMethods.Report, new ReportRequest
+            "report_missing_status" => vehicle.ReportAsync(new ReportRequest { Vin = GoodVin }),
+            "report_zero_sequence" => vehicle.ReportAsync(new ReportRequest { Vin = GoodVin, Status = report.With(s => s.Sequence = 0) }),
+            "report_capture_time_in_future" => vehicle.ReportAsync(new ReportRequest
             {
                 Vin = GoodVin,
                 Status = report.With(s => s.CaptureTime = Timestamp.FromDateTimeOffset(now.AddHours(1))),
             }),
-            "report_latitude_out_of_range" => vehicle.Unary(ApiMethods.Report, new ReportRequest
+            "report_latitude_out_of_range" => vehicle.ReportAsync(new ReportRequest
             {
                 Vin = GoodVin,
                 Status = report.With(s => s.Signals = Signal.Position(-91, 0)),
             }),
-            "report_bad_vin" => vehicle.Unary(ApiMethods.Report, new ReportRequest { Vin = "short", Status = report }),
+            "report_bad_vin" => vehicle.ReportAsync(new ReportRequest { Vin = "short", Status = report }),
             _ => throw new ArgumentOutOfRangeException(nameof(rule), rule, "unknown rule"),
         };
     }

@@ -1,6 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
 
 namespace Vehicles.EndToEnd.Tests;
 
@@ -49,10 +49,10 @@ public sealed class VehicleFlowTests : SiloTestBase
     [Fact]
     public async Task Report_Unary_IsAckedAndApplied()
     {
-        var link = new FleetOperatorClient(Silo.Invoker, Silo.VehicleToken(Vin(2), Fleet));
+        var link = new ApiClient(Silo.Invoker, Silo.VehicleToken(Vin(2), Fleet));
         var request = new ReportRequest { Vin = Vin(2), Status = new StatusReport { Sequence = 1, CaptureTime = Silo.Clock.Now(), Signals = Signal.Speed(7) } };
 
-        var response = await link.Unary(ApiMethods.Report, request);
+        var response = await link.ReportAsync(request);
         var state = await Operator.GetVehicleAsync(Vin(2));
 
         Assert.Equal(1ul, response.Ack.Sequence);

@@ -1,6 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
 
 namespace Vehicles.EndToEnd.Tests;
 
