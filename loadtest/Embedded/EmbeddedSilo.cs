@@ -6,9 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Vehicles.Grpc.Server;
 using Vehicles.Silo;
-using Vehicles.Testing.V1;
 
 namespace Vehicles.LoadTest;
 
@@ -74,9 +72,11 @@ public sealed class EmbeddedSilo : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole();
         builder.AddVehiclesSilo();
+        // One instance for every call, as the API's services are: nothing is constructed per echo stream.
+        builder.Services.AddSingleton<EchoService>();
         var app = builder.Build();
         app.MapVehiclesSilo();
-        app.MapGrpcService<EchoService>(TestServiceReflection.Descriptor.Services[0]);
+        app.MapGrpcService<EchoService>();
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new EmbeddedSilo(app, new Uri(address), dataDirectory, signingKey);

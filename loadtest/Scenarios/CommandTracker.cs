@@ -62,7 +62,7 @@ public sealed class CommandTracker
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             Interlocked.Increment(ref _rejected);
-            return StepResult.Fail(ApiMethods.StatusName(e));
+            return StepResult.Fail(CallErrors.StatusName(e));
         }
 
         var command = response.Command;
@@ -123,7 +123,7 @@ public sealed class CommandTracker
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    _context.ReportDiscrepancy("command-unreadable", $"{vehicle.Vin} {commandId}: GetCommand failed: {ApiMethods.StatusName(e)} {e.Message}");
+                    _context.ReportDiscrepancy("command-unreadable", $"{vehicle.Vin} {commandId}: GetCommand failed: {CallErrors.StatusName(e)} {e.Message}");
                     return;
                 }
 

@@ -1,17 +1,17 @@
 using System.Collections.Concurrent;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
 using Vehicles.Testing.V1;
 
 namespace Vehicles.LoadTest;
 
 /// <summary>
-/// The raw baseline: N duplex streams to <c>vehicles.testing.v1.TestService/Duplex</c> over the same gRPC layer and
-/// the same connection layout as the vehicles (one connection per stream unless shared), each message as large as a
-/// typical status report. A step is one message and its echo. Dividing the telemetry rate by this one shows what the
-/// actor runtime, validation and storage cost on top of gRPC itself.
+/// The raw baseline: N duplex streams to <c>vehicles.testing.v1.TestService/Duplex</c> over the same gRPC client
+/// (Grpc.Net.Client) and the same connection layout as the vehicles (one connection per stream unless shared), each
+/// message as large as a typical status report. A step is one message and its echo. Dividing the telemetry rate by
+/// this one shows what the actor runtime, validation and storage cost on top of gRPC itself.
 /// </summary>
 /// <remarks>Options: <c>streams</c> (default: the <c>vehicles</c> option, else 100), <c>payload-bytes</c> (default: the
 /// size of a typical status report).</remarks>
@@ -61,7 +61,7 @@ public sealed class EchoScenario : IScenario
             new ParallelOptions { MaxDegreeOfParallelism = (int)context.GetOption("connect-parallelism", 64), CancellationToken = cancellationToken },
             async (i, token) =>
             {
-                _streams[i] = await EchoStream.OpenAsync(_connection.ForVehicle(i), token);
+                _streams[i] = await EchoStream.OpenAsync(_connection.ForEchoStream(i), token);
                 connected.Increment();
             });
         context.Gauge("connections").Set(_connection.VehicleChannels);
@@ -78,7 +78,7 @@ public sealed class EchoScenario : IScenario
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return StepResult.Fail(ApiMethods.StatusName(e));
+            return StepResult.Fail(CallErrors.StatusName(e));
         }
     }
 
@@ -143,10 +143,10 @@ public sealed class EchoScenario : IScenario
 
         public long Failed => Interlocked.Read(ref _failed);
 
-        public static async Task<EchoStream> OpenAsync(CallInvoker invoker, CancellationToken cancellationToken)
+        public static async Task<EchoStream> OpenAsync(TestService.TestServiceClient client, CancellationToken cancellationToken)
         {
             var stop = new CancellationTokenSource();
-            var call = invoker.AsyncDuplexStreamingCall(ApiMethods.Duplex, null, new CallOptions(cancellationToken: stop.Token));
+            var call = client.Duplex(new CallOptions(cancellationToken: stop.Token));
             try
             {
                 // One round trip proves the stream works before the load starts.

@@ -170,7 +170,7 @@ public sealed class VehicleFleet : IAsyncDisposable
                 {
                     _context.ReportDiscrepancy(
                         "lost-durable-report",
-                        string.Create(CultureInfo.InvariantCulture, $"{vehicle.Vin}: acked durable up to {expected}, GetVehicle failed: {ApiMethods.StatusName(e)} {e.Message}"));
+                        string.Create(CultureInfo.InvariantCulture, $"{vehicle.Vin}: acked durable up to {expected}, GetVehicle failed: {CallErrors.StatusName(e)} {e.Message}"));
                 }
             });
         _context.Gauge("durable_stored").Set(durableTotal);

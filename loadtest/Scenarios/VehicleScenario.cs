@@ -158,7 +158,7 @@ public abstract class VehicleScenario : IScenario
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return StepResult.Fail(ApiMethods.StatusName(e));
+            return StepResult.Fail(CallErrors.StatusName(e));
         }
     }
 
@@ -177,7 +177,7 @@ public abstract class VehicleScenario : IScenario
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return StepResult.Fail(ApiMethods.StatusName(e));
+            return StepResult.Fail(CallErrors.StatusName(e));
         }
 
         try

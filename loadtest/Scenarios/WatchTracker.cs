@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Grpc.Core;
 using Vehicles.Api.V1;
 
 namespace Vehicles.LoadTest;
@@ -105,7 +106,7 @@ public sealed class WatchTracker : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task ReadAsync<T>(Vehicles.Grpc.IAsyncStreamReader<T> stream, Func<T, Vehicle?> vehicleOf, IDisposable call)
+    private async Task ReadAsync<T>(IAsyncStreamReader<T> stream, Func<T, Vehicle?> vehicleOf, IDisposable call)
     {
         using (call)
         {
@@ -120,7 +121,7 @@ public sealed class WatchTracker : IAsyncDisposable
                     }
                 }
             }
-            catch (Exception e) when (e is OperationCanceledException or Vehicles.Grpc.RpcException)
+            catch (Exception e) when (e is OperationCanceledException or RpcException)
             {
                 // The run is over, or the watch failed; VerifyAsync reports what it missed.
             }

@@ -1,5 +1,5 @@
+using Grpc.Core;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
 
 namespace Vehicles.LoadTest;
 

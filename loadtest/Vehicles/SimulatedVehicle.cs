@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Vehicles.Api.V1;
-using Vehicles.Grpc;
 
 namespace Vehicles.LoadTest;
 
@@ -13,8 +13,8 @@ namespace Vehicles.LoadTest;
 /// </summary>
 public sealed partial class SimulatedVehicle : IAsyncDisposable
 {
-    private readonly Func<CallInvoker> _invoker;
-    private readonly string _token;
+    private readonly Func<VehicleLink.VehicleLinkClient> _client;
+    private readonly Metadata _headers;
     private readonly VehicleBehaviour _behaviour;
     private readonly TimeProvider _time;
     private readonly RouteSimulator _route;
@@ -39,20 +39,21 @@ public sealed partial class SimulatedVehicle : IAsyncDisposable
     /// <summary>Creates a vehicle; <see cref="ConnectAsync"/> opens its stream.</summary>
     /// <param name="vin">Its VIN.</param>
     /// <param name="seed">Seed of its route.</param>
-    /// <param name="invoker">Gives the invoker of its connection (asked on every connect).</param>
+    /// <param name="client">Gives the VehicleLink client of its connection (asked on every connect).</param>
     /// <param name="token">Its bearer token.</param>
     /// <param name="behaviour">How it carries out commands.</param>
     /// <param name="timeProvider">Its clock.</param>
-    public SimulatedVehicle(string vin, int seed, Func<CallInvoker> invoker, string token, VehicleBehaviour behaviour, TimeProvider timeProvider)
+    public SimulatedVehicle(
+        string vin, int seed, Func<VehicleLink.VehicleLinkClient> client, string token, VehicleBehaviour behaviour, TimeProvider timeProvider)
     {
         ArgumentException.ThrowIfNullOrEmpty(vin);
-        ArgumentNullException.ThrowIfNull(invoker);
+        ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(token);
         ArgumentNullException.ThrowIfNull(behaviour);
         ArgumentNullException.ThrowIfNull(timeProvider);
         Vin = vin;
-        _invoker = invoker;
-        _token = token;
+        _client = client;
+        _headers = ApiConnection.Bearer(token);
         _behaviour = behaviour;
         _time = timeProvider;
         _route = new RouteSimulator(seed);
@@ -97,8 +98,7 @@ public sealed partial class SimulatedVehicle : IAsyncDisposable
     {
         await CloseSessionAsync();
         var session = new Session();
-        var options = new CallOptions(ApiConnection.Bearer(_token), cancellationToken: session.Cancellation.Token);
-        session.Call = _invoker().AsyncDuplexStreamingCall(ApiMethods.Connect, null, options);
+        session.Call = _client().Connect(new CallOptions(_headers, cancellationToken: session.Cancellation.Token));
         using var giveUp = cancellationToken.Register(static s => ((Session)s!).Cancel(), session);
         var hello = new Hello { Vin = Vin, FirmwareVersion = "fw-2026.11", SoftwareVersion = "loadtest-1.0" };
         if (LastSentSequence > 0 || !_lastCommandId.Equals("", StringComparison.Ordinal))
@@ -313,7 +313,7 @@ public sealed partial class SimulatedVehicle : IAsyncDisposable
 
                         break;
                     case ServerMessage.KindOneofCase.Error when message.Error.Sequence > 0:
-                        Fail(message.Error.Sequence, new RpcException(NoticeStatus(message.Error.Code), message.Error.Code + ": " + message.Error.Message));
+                        Fail(message.Error.Sequence, new RpcException(new Status(NoticeStatus(message.Error.Code), message.Error.Code + ": " + message.Error.Message)));
                         break;
                     case ServerMessage.KindOneofCase.Throttle:
                         OnThrottle(message.Throttle);

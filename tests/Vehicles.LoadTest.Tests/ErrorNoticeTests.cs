@@ -1,4 +1,4 @@
-using Vehicles.Grpc;
+using Grpc.Core;
 
 namespace Vehicles.LoadTest.Tests;
 
