@@ -9,7 +9,7 @@ public sealed class CallerIdentityTests
     private const string OwnFleet = "fleet-a";
     private const string OtherFleet = "fleet-b";
 
-    private static readonly DateTimeOffset _expires = FakeTimeProvider.DefaultStart.AddHours(1);
+    private static readonly DateTimeOffset _expires = TestTime.Start.AddHours(1);
 
     private static OperatorIdentity Operator(OperatorRole role, params string[] fleets) => new("alice", fleets, role, "jti", _expires);
 

@@ -5,7 +5,7 @@ namespace Vehicles.Api.Tests;
 
 public sealed class FieldRulesTests
 {
-    private static readonly DateTimeOffset _now = FakeTimeProvider.DefaultStart;
+    private static readonly DateTimeOffset _now = TestTime.Start;
 
     [Theory]
     [InlineData("1M8GDM9AXKP042788")]

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Vehicles.Api.Security;
 using Vehicles.Api.Services;
 using Vehicles.Api.V1;
@@ -75,7 +76,7 @@ public sealed class FindNearbyVehiclesServiceTests
     private static FindNearbyVehiclesRequest Request() => new() { FleetId = Fleet, Latitude = 48.1, Longitude = 11.5, RadiusKm = 20 };
 
     private static OperatorIdentity Operator(string fleet) =>
-        new("alice", [fleet], OperatorRole.Viewer, "token-1", FakeTimeProvider.DefaultStart.AddHours(1));
+        new("alice", [fleet], OperatorRole.Viewer, "token-1", TestTime.Start.AddHours(1));
 
     // The api composed on a real, single Orleans silo (memory storage, loopback), as the silo host composes it.
     private static async Task<SiloServices> Services(IVehicleGeoIndex index)
@@ -87,7 +88,7 @@ public sealed class FindNearbyVehiclesServiceTests
             .ConfigureLogging(logging => logging.ClearProviders())
             .ConfigureServices(services =>
             {
-                services.AddSingleton<TimeProvider>(new FakeTimeProvider());
+                services.AddSingleton<TimeProvider>(new FakeTimeProvider(TestTime.Start));
                 services.AddKeyedSingleton<TimeProvider>(KeyedService.AnyKey, TimeProvider.System);
                 services.AddSingleton(index);
                 services.AddVehiclesApi(new ConfigurationBuilder().Build());

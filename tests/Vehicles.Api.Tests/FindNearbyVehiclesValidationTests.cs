@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Vehicles.Api.V1;
 using Vehicles.Api.Validation;
 
@@ -5,7 +6,7 @@ namespace Vehicles.Api.Tests;
 
 public sealed class FindNearbyVehiclesValidationTests
 {
-    private readonly RequestValidator _validator = new(new ValidationOptions(), new FakeTimeProvider());
+    private readonly RequestValidator _validator = new(new ValidationOptions(), new FakeTimeProvider(TestTime.Start));
 
     private static FindNearbyVehiclesRequest Valid() => new()
     {

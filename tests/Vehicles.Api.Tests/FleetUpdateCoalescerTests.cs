@@ -1,13 +1,13 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.Time.Testing;
 using Vehicles.Api.Services;
 using Vehicles.Api.V1;
-using TimerClock = Vehicles.Grpc.Testing.FakeTimeProvider;
 
 namespace Vehicles.Api.Tests;
 
 public sealed class FleetUpdateCoalescerTests
 {
-    private readonly TimerClock _clock = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
+    private readonly TimerCountingClock _clock = new(TestTime.Start);
     private readonly Channel<VehicleEvent> _events = Channel.CreateUnbounded<VehicleEvent>();
     private readonly Channel<FleetUpdate> _updates = Channel.CreateUnbounded<FleetUpdate>();
 
@@ -27,11 +27,12 @@ public sealed class FleetUpdateCoalescerTests
         return await _updates.Reader.ReadAsync(timeout.Token);
     }
 
-    // Waits until the coalescer has taken every queued event, so the test knows what it holds before moving the clock.
-    private async Task DrainedAsync()
+    // Waits until the coalescer has taken every queued event and armed its flush delay, so the test knows what it
+    // holds before moving the clock (a delay armed after the move would be due an interval later).
+    private async Task DrainedAsync(int timersBefore)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (_events.Reader.Count > 0 || _clock.PendingTimers == 0)
+        while (_events.Reader.Count > 0 || _clock.TimersCreated == timersBefore)
         {
             Assert.True(DateTime.UtcNow < deadline, "the coalescer did not take its events");
             await Task.Yield();
@@ -45,9 +46,10 @@ public sealed class FleetUpdateCoalescerTests
 
         _events.Writer.TryWrite(Change("V1", 1));
         var first = await NextUpdateAsync();
+        var timers = _clock.TimersCreated;
         _events.Writer.TryWrite(Change("V1", 2));
         _events.Writer.TryWrite(Change("V1", 3));
-        await DrainedAsync();
+        await DrainedAsync(timers);
         var earlyUpdate = _updates.Reader.TryRead(out _);
         _clock.Advance(TimeSpan.FromSeconds(1));
         var coalesced = await NextUpdateAsync();
@@ -96,5 +98,20 @@ public sealed class FleetUpdateCoalescerTests
 
         Assert.Equal("V1", first.Vehicle.Vin);
         Assert.False(_updates.Reader.TryRead(out _));
+    }
+
+    /// <summary>Microsoft's fake clock, counting the timers armed on it (Task.Delay arms one), so a test can wait for them.</summary>
+    private sealed class TimerCountingClock(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        private int _created;
+
+        public int TimersCreated => Volatile.Read(ref _created);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            Interlocked.Increment(ref _created);
+            return timer;
+        }
     }
 }

@@ -1,10 +1,11 @@
+using Microsoft.Extensions.Time.Testing;
 using Vehicles.Api.Services;
 
 namespace Vehicles.Api.Tests;
 
 public sealed class ReportRateLimiterTests
 {
-    private readonly FakeTimeProvider _clock = new();
+    private readonly FakeTimeProvider _clock = new(TestTime.Start);
 
     [Fact]
     public void TryTake_BeyondBurst_RefusesWithTimeUntilNextToken()

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Time.Testing;
 using Vehicles.Api.V1;
 using Vehicles.Api.Validation;
 
@@ -9,7 +10,7 @@ public sealed class RequestValidatorTests
 {
     private const string Vin = "1M8GDM9AXKP042788";
 
-    private readonly FakeTimeProvider _clock = new();
+    private readonly FakeTimeProvider _clock = new(TestTime.Start);
     private readonly RequestValidator _validator;
 
     public RequestValidatorTests()

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Vehicles.Api.Security;
@@ -17,7 +18,7 @@ public sealed class TokenServiceTests
     private static readonly string[] _oneFleet = ["f"];
     private static readonly string[] _badFleets = ["Bad Fleet"];
 
-    private readonly FakeTimeProvider _clock = new();
+    private readonly FakeTimeProvider _clock = new(TestTime.Start);
 
     private TokenService Service(string? key = null, string audience = "vehicles-api", string issuer = "vehicles", TimeProvider? clock = null, params string[] previousKeys)
     {

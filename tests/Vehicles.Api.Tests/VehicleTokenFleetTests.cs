@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Vehicles.Api.Security;
 
 namespace Vehicles.Api.Tests;
@@ -6,7 +7,7 @@ public sealed class VehicleTokenFleetTests
 {
     private const string Vin = "1M8GDM9AXKP042788";
 
-    private readonly FakeTimeProvider _clock = new();
+    private readonly FakeTimeProvider _clock = new(TestTime.Start);
 
     private TokenService Service() => new(new TokenOptions { SigningKey = Convert.ToBase64String(new byte[32]) }, _clock);
 

@@ -1,8 +1,8 @@
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Time.Testing;
 using Vehicles.Api.V1;
 using Vehicles.Grpc;
-using Vehicles.Grpc.Testing;
 
 namespace Vehicles.EndToEnd.Tests;
 

@@ -4,9 +4,9 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Vehicles.Api.Security;
 using Vehicles.Grpc;
-using Vehicles.Grpc.Testing;
 using Vehicles.Silo;
 
 namespace Vehicles.EndToEnd.Tests;

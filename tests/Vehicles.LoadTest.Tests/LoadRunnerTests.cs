@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Time.Testing;
+
 namespace Vehicles.LoadTest.Tests;
 
 public sealed class LoadRunnerTests
@@ -5,7 +7,7 @@ public sealed class LoadRunnerTests
     [Fact]
     public async Task Run_WithFakeClock_SamplesOnePointPerSecondWhoseSumsMatchTheTotals()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         var scenario = new ClockScenario(clock, TimeSpan.FromMilliseconds(10));
         var runner = new LoadRunner(new RunSettings(), clock);
         var model = LoadModel.Concurrency(1, TimeSpan.FromSeconds(3), warmUp: TimeSpan.FromSeconds(1));
@@ -55,7 +57,7 @@ public sealed class LoadRunnerTests
     }
 
     /// <summary>Each step takes exactly <paramref name="latency"/> of the fake clock.</summary>
-    private sealed class ClockScenario(ManualTimeProvider clock, TimeSpan latency) : IScenario
+    private sealed class ClockScenario(FakeTimeProvider clock, TimeSpan latency) : IScenario
     {
         public string Name => "clock";
 

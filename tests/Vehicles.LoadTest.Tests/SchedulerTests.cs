@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Time.Testing;
+
 namespace Vehicles.LoadTest.Tests;
 
 public sealed class SchedulerTests
@@ -61,7 +63,7 @@ public sealed class SchedulerTests
     [Fact]
     public async Task OpenModel_WhenTheHarnessStalls_MeasuresFromIntendedStartAndCountsLateStarts()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         var stats = new ScenarioStats("stall");
         var scheduler = new LoadScheduler(new SchedulerOptions { LateAfter = TimeSpan.FromMilliseconds(10) }, clock);
         var model = LoadModel.Rate(100, TimeSpan.FromMilliseconds(300));
@@ -154,7 +156,7 @@ public sealed class SchedulerTests
     [Fact]
     public async Task ClosedModel_WithWarmUp_RecordsOnlyCallsStartedAfterIt()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         var stats = new ScenarioStats("warm");
         var scheduler = new LoadScheduler(new SchedulerOptions(), clock);
         var model = LoadModel.Concurrency(1, TimeSpan.FromSeconds(1), warmUp: TimeSpan.FromMilliseconds(100));
@@ -178,7 +180,7 @@ public sealed class SchedulerTests
     [Fact]
     public async Task Stages_ClosedThenOpen_RunEachStageInTurn()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         var stats = new ScenarioStats("stages");
         var scheduler = new LoadScheduler(new SchedulerOptions(), clock);
         var closedCalls = 0;
