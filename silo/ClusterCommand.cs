@@ -20,23 +20,13 @@ public static class ClusterCommand
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         var configuration = WebApplication.CreateBuilder().Configuration;
-        var address = configuration["Grpc:Address"] ?? "127.0.0.1:50051";
-        var includeDead = false;
-        for (var i = 0; i < args.Length; i++)
+        var (arguments, exitCode) = ClusterCommandLine.Parse(args, configuration["Grpc:Address"] ?? "127.0.0.1:50051", output, error);
+        if (arguments is null)
         {
-            switch (args[i])
-            {
-                case "--address" when i + 1 < args.Length:
-                    address = args[++i];
-                    break;
-                case "--all":
-                    includeDead = true;
-                    break;
-                default:
-                    error.WriteLine("usage: cluster [--address host:port] [--all]");
-                    return 2;
-            }
+            return exitCode;
         }
+
+        var (address, includeDead) = arguments;
 
         var tokens = new TokenService(SigningKeyStore.LoadOptions(configuration, out _, out _), TimeProvider.System);
         var token = tokens.MintOperatorToken("cluster-cli", [OperatorIdentity.AllFleetsWildcard], OperatorRole.Admin, TimeSpan.FromMinutes(5));

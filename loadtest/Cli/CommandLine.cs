@@ -1,3 +1,6 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 using System.Globalization;
 
 namespace Vehicles.LoadTest;
@@ -49,86 +52,33 @@ public sealed record CommandLineOptions
 }
 
 /// <summary>
-/// A small hand-written parser for the harness's options (<c>--name value</c>, <c>--name=value</c>, short aliases):
-/// few options, and exit codes and messages fully under our control.
+/// The harness's command line, parsed by System.CommandLine: options, short aliases, <c>--name value</c> and
+/// <c>--name=value</c>, repeatable options, unknown and duplicate options are the library's; value rules (numbers,
+/// durations, URLs) and rules across options (one load model) are ours, with our messages.
 /// </summary>
 public static class CommandLine
 {
-    /// <summary>The text of <c>--help</c>.</summary>
-    public const string HelpText = """
+    private const string About = """
         Vehicles load test harness: drives a scenario with an open or closed load model, shows live progress,
         writes reports and checks thresholds.
+        """;
 
-        Usage: Vehicles.LoadTest [options]
-
-        Scenario
-          -s, --scenario <name>       Scenario to run (default selftest). Repeat or comma-separate to run several
-                                      at once, each under the same load model.
-              --list                  List the scenarios and exit.
-          -O, --option <key=value>    Scenario option, repeatable (selftest: latency=exp:2ms, errors=0.01, ...).
-
-        Load model (default: --rate 100)
-          -r, --rate <n>              Open model: calls started per second, whatever the response time.
-              --ramp-to <n>           Open model: ramp the rate linearly from --rate to <n> over the duration.
-          -c, --concurrency <n>       Closed model: calls kept in flight.
-              --stages <list>         A sequence of stages instead, comma-separated:
-                                        rate:<n>:<time>  ramp:<from>-<to>:<time>  concurrency:<n>:<time>
-          -d, --duration <time>       Measured duration (default 30s). Times: 500us, 20ms, 1.5s, 2m, 1h.
-          -w, --warmup <time>         Load run first and not recorded (default 0s).
-              --max-in-flight <n>     Open model: arrivals finding <n> calls in flight are dropped (default 10000).
-              --max-calls <n>         Start at most <n> calls in all (default: no limit).
-              --late-after <time>     Open model: a call starting this long after its intended time is late
-                                      (default 10ms). Latency is always measured from the intended time.
-              --drain <time>          After the last stage, time left to calls in flight before they are
-                                      cancelled (default 10s).
-
-        Target
-              --target <url>[,<url>]  Address of the system under test, e.g. http://127.0.0.1:5000. Several
-                                      (the silos of one cluster), comma-separated: vehicles' connections and
-                                      operator calls are spread round-robin over them.
-              --token <jwt>           Bearer token (default: environment variable VEHICLES_LOADTEST_TOKEN); for
-                                      the Vehicles scenarios a vehicle token, used by every simulated vehicle.
-              --operator-token <jwt>  FleetOperator token (default: VEHICLES_LOADTEST_OPERATOR_TOKEN).
-              --signing-key <base64>  The API's token signing key (default: VEHICLES_LOADTEST_SIGNING_KEY): mint a
-                                      token per vehicle and an admin operator token locally.
-              --embedded              Start a silo (with TestService for echo) in this process on 127.0.0.1, with
-                                      a temporary data folder, and run against it. Options -O silo:<key>=<value>
-                                      configure it (e.g. silo:VehicleLink:MaxReportsPerSecond=100).
-              --share-connections <n> Vehicles per TCP connection (default 1: one connection per vehicle).
-              --echo-target <url>     Server hosting vehicles.testing.v1.TestService for the echo scenario
-                                      (default: --target).
-
-        Results
-          -o, --output <folder>       Where report.md, report.html, timeseries.csv and report.json go
-                                      (default results/<UTC time>).
-          -t, --threshold <expr>      Pass/fail condition, repeatable: [scenario:]metric<op>value, e.g. p99<20ms,
-                                      p50<=5ms, error_rate<0.1%, rps>=1000, telemetry:discrepancies==0.
-                                      Metrics: p50 p75 p90 p95 p99 p99.9 min mean max (ms; us, ms, s accepted),
-                                      error_rate (fraction or %), rps, requests, ok, failed, dropped, late,
-                                      abandoned, discrepancies. Without a scenario: all scenarios together.
-              --live <auto|on|off>    Live table in the terminal (auto: only when output is a terminal).
-          -h, --help                  Show this help.
-
+    private const string Notes = """
+        Times: 500us, 20ms, 1.5s, 2m, 1h (a bare number is seconds). Load model by default: --rate 100.
         Exit codes: 0 every threshold passed, 2 a threshold failed, 1 usage error or crash.
         """;
 
-    private static readonly Dictionary<string, string> _aliases = new(StringComparer.Ordinal)
+    /// <summary>The text of <c>--help</c>: the options with their descriptions, then times and exit codes.</summary>
+    public static string HelpText
     {
-        ["-s"] = "--scenario", ["-O"] = "--option", ["-r"] = "--rate", ["-c"] = "--concurrency",
-        ["-d"] = "--duration", ["-w"] = "--warmup", ["-o"] = "--output", ["-t"] = "--threshold", ["-h"] = "--help",
-        ["-?"] = "--help",
-    };
-
-    private static readonly HashSet<string> _flags = new(StringComparer.Ordinal) { "--help", "--list", "--embedded" };
-
-    private static readonly HashSet<string> _valued = new(StringComparer.Ordinal)
-    {
-        "--scenario", "--option", "--rate", "--ramp-to", "--concurrency", "--stages", "--duration", "--warmup",
-        "--max-in-flight", "--max-calls", "--late-after", "--drain", "--target", "--token", "--output", "--threshold",
-        "--live", "--operator-token", "--signing-key", "--share-connections", "--echo-target",
-    };
-
-    private static readonly HashSet<string> _repeatable = new(StringComparer.Ordinal) { "--scenario", "--option", "--threshold" };
+        get
+        {
+            using var text = new StringWriter(CultureInfo.InvariantCulture);
+            new Definition().Root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = text });
+            text.WriteLine(Notes);
+            return text.ToString();
+        }
+    }
 
     /// <summary>Parses the arguments.</summary>
     /// <param name="args">The command-line arguments.</param>
@@ -143,53 +93,20 @@ public static class CommandLine
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(args);
-        var values = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        var flags = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Count; i++)
+        var cli = new Definition();
+        // No response files: an argument starting with @ is a value like any other, as it always was here.
+        var result = cli.Root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        if (result.Action is HelpAction || (result.Errors.Count == 0 && result.GetValue(cli.ListScenarios)))
         {
-            var arg = args[i];
-            string? inline = null;
-            var equals = arg.IndexOf('=', StringComparison.Ordinal);
-            if (arg.StartsWith("--", StringComparison.Ordinal) && equals > 0)
-            {
-                inline = arg[(equals + 1)..];
-                arg = arg[..equals];
-            }
-
-            var name = _aliases.GetValueOrDefault(arg, arg);
-            if (_flags.Contains(name) && inline is null)
-            {
-                flags.Add(name);
-                continue;
-            }
-
-            if (!_valued.Contains(name))
-            {
-                throw new UsageException($"Unknown option '{args[i]}'.");
-            }
-
-            var value = inline ?? (i + 1 < args.Count ? args[++i] : throw new UsageException($"Option '{name}' needs a value."));
-            if (!values.TryGetValue(name, out var list))
-            {
-                values[name] = list = [];
-            }
-            else if (!_repeatable.Contains(name))
-            {
-                throw new UsageException($"Option '{name}' is given twice.");
-            }
-
-            list.Add(value);
+            return new CommandLineOptions { Model = LoadModel.Rate(1, TimeSpan.FromSeconds(1)), Help = result.Action is HelpAction, List = result.Action is not HelpAction };
         }
 
-        if (flags.Contains("--help") || flags.Contains("--list"))
+        if (result.Errors.Count > 0)
         {
-            return new CommandLineOptions { Model = LoadModel.Rate(1, TimeSpan.FromSeconds(1)), Help = flags.Contains("--help"), List = flags.Contains("--list") };
+            throw new UsageException(result.Errors[0].Message);
         }
 
-        string? Single(string name) => values.TryGetValue(name, out var list) ? list[0] : null;
-        IEnumerable<string> Many(string name) => values.TryGetValue(name, out var list) ? list : [];
-
-        var scenarios = Many("--scenario")
+        var scenarios = (result.GetValue(cli.Scenario) ?? [])
             .SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .ToArray();
@@ -199,7 +116,7 @@ public static class CommandLine
         }
 
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var option in Many("--option"))
+        foreach (var option in result.GetValue(cli.ScenarioOption) ?? [])
         {
             var equals = option.IndexOf('=', StringComparison.Ordinal);
             if (equals <= 0)
@@ -211,7 +128,7 @@ public static class CommandLine
         }
 
         var thresholds = new List<Threshold>();
-        foreach (var text in Many("--threshold"))
+        foreach (var text in result.GetValue(cli.Threshold) ?? [])
         {
             Threshold threshold;
             try
@@ -231,73 +148,64 @@ public static class CommandLine
             thresholds.Add(threshold);
         }
 
-        var targets = ParseTargets(Single("--target"));
+        var targets = ParseTargets(result.GetValue(cli.Target));
         var target = targets.Count > 0 ? targets[0] : null;
-
-        Uri? echoTarget = null;
-        if (Single("--echo-target") is { } echoText && !Uri.TryCreate(echoText, UriKind.Absolute, out echoTarget))
-        {
-            throw new UsageException($"--echo-target '{echoText}' is not an absolute URL.");
-        }
-
-        if (flags.Contains("--embedded") && target is not null)
+        var embedded = result.GetValue(cli.Embedded);
+        if (embedded && target is not null)
         {
             throw new UsageException("--embedded starts its own silo; it cannot be combined with --target.");
         }
 
-        var live = Single("--live") switch
-        {
-            null or "auto" => (bool?)null,
-            "on" => true,
-            "off" => false,
-            var other => throw new UsageException($"--live takes auto, on or off, not '{other}'."),
-        };
-
         var scheduler = new SchedulerOptions
         {
-            MaxInFlight = (int)Number(Single("--max-in-flight"), "--max-in-flight", 10_000, 1, int.MaxValue),
-            MaxCalls = Single("--max-calls") is { } maxCalls ? (long)Number(maxCalls, "--max-calls", 0, 1, long.MaxValue) : null,
-            LateAfter = Time(Single("--late-after"), "--late-after", TimeSpan.FromMilliseconds(10)),
-            DrainTimeout = Time(Single("--drain"), "--drain", TimeSpan.FromSeconds(10)),
+            MaxInFlight = (int)(result.GetValue(cli.MaxInFlight) ?? 10_000),
+            MaxCalls = result.GetValue(cli.MaxCalls) is { } maxCalls ? (long)maxCalls : null,
+            LateAfter = result.GetValue(cli.LateAfter) ?? TimeSpan.FromMilliseconds(10),
+            DrainTimeout = result.GetValue(cli.Drain) ?? TimeSpan.FromSeconds(10),
         };
 
         return new CommandLineOptions
         {
             Scenarios = scenarios,
-            Model = BuildModel(Single),
+            Model = BuildModel(result, cli),
             Scheduler = scheduler,
             Options = options,
             Target = target,
-            Token = Single("--token") ?? environment("VEHICLES_LOADTEST_TOKEN"),
+            Token = result.GetValue(cli.Token) ?? environment("VEHICLES_LOADTEST_TOKEN"),
             Api = new ApiSettings
             {
-                OperatorToken = Single("--operator-token") ?? environment("VEHICLES_LOADTEST_OPERATOR_TOKEN"),
-                SigningKey = Single("--signing-key") ?? environment("VEHICLES_LOADTEST_SIGNING_KEY"),
-                ShareConnections = (int)Number(Single("--share-connections"), "--share-connections", 1, 1, 100_000),
-                EchoTarget = echoTarget,
+                OperatorToken = result.GetValue(cli.OperatorToken) ?? environment("VEHICLES_LOADTEST_OPERATOR_TOKEN"),
+                SigningKey = result.GetValue(cli.SigningKey) ?? environment("VEHICLES_LOADTEST_SIGNING_KEY"),
+                ShareConnections = (int)(result.GetValue(cli.ShareConnections) ?? 1),
+                EchoTarget = result.GetValue(cli.EchoTarget),
                 Targets = targets.Count > 1 ? targets : null,
             },
-            Embedded = flags.Contains("--embedded"),
-            Output = Single("--output"),
+            Embedded = embedded,
+            Output = result.GetValue(cli.Output),
             Thresholds = thresholds,
-            Live = live,
+            Live = result.GetValue(cli.Live) switch
+            {
+                "on" => true,
+                "off" => false,
+                _ => null,
+            },
         };
     }
 
-    private static LoadModel BuildModel(Func<string, string?> single)
+    private static LoadModel BuildModel(ParseResult result, Definition cli)
     {
-        var duration = Time(single("--duration"), "--duration", TimeSpan.FromSeconds(30));
-        var warmUp = Time(single("--warmup"), "--warmup", TimeSpan.Zero);
-        var rate = single("--rate");
-        var rampTo = single("--ramp-to");
-        var concurrency = single("--concurrency");
-        var stages = single("--stages");
-        if (stages is not null && (rate ?? rampTo ?? concurrency ?? single("--duration")) is not null)
+        var duration = result.GetValue(cli.Duration) ?? TimeSpan.FromSeconds(30);
+        var warmUp = result.GetValue(cli.WarmUp) ?? TimeSpan.Zero;
+        var rate = result.GetValue(cli.Rate);
+        var rampTo = result.GetValue(cli.RampTo);
+        var concurrency = result.GetValue(cli.Concurrency);
+        var stages = result.GetValue(cli.Stages);
+        if (stages is not null && (rate is not null || rampTo is not null || concurrency is not null || result.GetResult(cli.Duration) is not null))
         {
             throw new UsageException("--stages replaces --rate, --ramp-to, --concurrency and --duration; give one or the other.");
         }
 
-        if (concurrency is not null && (rate ?? rampTo) is not null)
+        if (concurrency is not null && (rate is not null || rampTo is not null))
         {
             throw new UsageException("--concurrency (closed model) cannot be combined with --rate or --ramp-to (open model).");
         }
@@ -314,15 +222,15 @@ public static class CommandLine
                 return new LoadModel([.. stages.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseStage)], warmUp);
             }
 
-            if (concurrency is not null)
+            if (concurrency is { } calls)
             {
-                return LoadModel.Concurrency((int)Number(concurrency, "--concurrency", 0, 1, 1_000_000), duration, warmUp);
+                return LoadModel.Concurrency((int)calls, duration, warmUp);
             }
 
-            var from = Number(rate, "--rate", 100, 0, 10_000_000);
-            return rampTo is null
-                ? LoadModel.Rate(from, duration, warmUp)
-                : new LoadModel([new RampingRate(from, Number(rampTo, "--ramp-to", 0, 0, 10_000_000), duration)], warmUp);
+            var from = rate ?? 100;
+            return rampTo is { } to
+                ? new LoadModel([new RampingRate(from, to, duration)], warmUp)
+                : LoadModel.Rate(from, duration, warmUp);
         }
         catch (ArgumentException e)
         {
@@ -359,44 +267,171 @@ public static class CommandLine
             throw new UsageException($"Stage '{text}' must be kind:value:duration (rate:100:10s, ramp:10-100:30s, concurrency:8:10s).");
         }
 
-        var duration = Time(parts[2], "--stages", TimeSpan.Zero);
+        var duration = DurationText.TryParse(parts[2], out var time)
+            ? time
+            : throw new UsageException($"--stages '{parts[2]}' is not a duration (e.g. 500ms, 30s, 2m).");
         switch (parts[0].ToUpperInvariant())
         {
             case "RATE":
-                return new ConstantRate(Number(parts[1], "--stages rate", 0, 0, 10_000_000), duration);
+                return new ConstantRate(StageNumber(parts[1], "--stages rate", 0, 10_000_000), duration);
             case "RAMP":
                 var range = parts[1].Split('-');
                 return range.Length == 2
-                    ? new RampingRate(Number(range[0], "--stages ramp", 0, 0, 10_000_000), Number(range[1], "--stages ramp", 0, 0, 10_000_000), duration)
+                    ? new RampingRate(StageNumber(range[0], "--stages ramp", 0, 10_000_000), StageNumber(range[1], "--stages ramp", 0, 10_000_000), duration)
                     : throw new UsageException($"Stage '{text}': a ramp is written ramp:<from>-<to>:<duration>.");
             case "CONCURRENCY":
-                return new ConstantConcurrency((int)Number(parts[1], "--stages concurrency", 0, 1, 1_000_000), duration);
+                return new ConstantConcurrency((int)StageNumber(parts[1], "--stages concurrency", 1, 1_000_000), duration);
             default:
                 throw new UsageException($"Stage '{text}': kind must be rate, ramp or concurrency.");
         }
     }
 
-    private static double Number(string? text, string option, double defaultValue, double min, double max)
+    private static double StageNumber(string text, string what, double min, double max) =>
+        TryNumber(text, min, max, out var value) ? value : throw new UsageException(NumberError(what, text, min, max));
+
+    private static bool TryNumber(string text, double min, double max, out double value) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && value >= min && value <= max;
+
+    private static string NumberError(string what, string text, double min, double max) =>
+        string.Create(CultureInfo.InvariantCulture, $"{what} '{text}' must be a number from {min} to {max}.");
+
+    /// <summary>The options, built anew for each parse (System.CommandLine symbols belong to one command).</summary>
+    private sealed class Definition
     {
-        if (text is null)
+        public Option<string[]> Scenario { get; } = Repeatable(
+            "--scenario", "-s", "name", "Scenario to run (default selftest). Repeat or comma-separate to run several at once, each under the same load model.");
+
+        public Option<bool> ListScenarios { get; } = new("--list") { Description = "List the scenarios and exit." };
+
+        public Option<string[]> ScenarioOption { get; } = Repeatable(
+            "--option", "-O", "key=value", "Scenario option, repeatable (selftest: latency=exp:2ms, errors=0.01, ...).");
+
+        public Option<double?> Rate { get; } = Number(
+            "--rate", "-r", "Open model: calls started per second, whatever the response time.", 0, 10_000_000);
+
+        public Option<double?> RampTo { get; } = Number(
+            "--ramp-to", null, "Open model: ramp the rate linearly from --rate to <n> over the duration.", 0, 10_000_000);
+
+        public Option<double?> Concurrency { get; } = Number("--concurrency", "-c", "Closed model: calls kept in flight.", 1, 1_000_000);
+
+        public Option<string> Stages { get; } = Text(
+            "--stages", null, "list", "A sequence of stages instead, comma-separated: rate:<n>:<time>  ramp:<from>-<to>:<time>  concurrency:<n>:<time>");
+
+        public Option<TimeSpan?> Duration { get; } = Time("--duration", "-d", "Measured duration (default 30s).");
+
+        public Option<TimeSpan?> WarmUp { get; } = Time("--warmup", "-w", "Load run first and not recorded (default 0s).");
+
+        public Option<double?> MaxInFlight { get; } = Number(
+            "--max-in-flight", null, "Open model: arrivals finding <n> calls in flight are dropped (default 10000).", 1, int.MaxValue);
+
+        public Option<double?> MaxCalls { get; } = Number("--max-calls", null, "Start at most <n> calls in all (default: no limit).", 1, long.MaxValue);
+
+        public Option<TimeSpan?> LateAfter { get; } = Time(
+            "--late-after", null, "Open model: a call starting this long after its intended time is late (default 10ms). Latency is always measured from the intended time.");
+
+        public Option<TimeSpan?> Drain { get; } = Time(
+            "--drain", null, "After the last stage, time left to calls in flight before they are cancelled (default 10s).");
+
+        public Option<string> Target { get; } = Text(
+            "--target", null, "url[,url]", "Address of the system under test, e.g. http://127.0.0.1:5000. Several (the silos of one cluster), comma-separated: vehicles' connections and operator calls are spread round-robin over them.");
+
+        public Option<string> Token { get; } = Text(
+            "--token", null, "jwt", "Bearer token (default: environment variable VEHICLES_LOADTEST_TOKEN); for the Vehicles scenarios a vehicle token, used by every simulated vehicle.");
+
+        public Option<string> OperatorToken { get; } = Text(
+            "--operator-token", null, "jwt", "FleetOperator token (default: VEHICLES_LOADTEST_OPERATOR_TOKEN).");
+
+        public Option<string> SigningKey { get; } = Text(
+            "--signing-key", null, "base64", "The API's token signing key (default: VEHICLES_LOADTEST_SIGNING_KEY): mint a token per vehicle and an admin operator token locally.");
+
+        public Option<bool> Embedded { get; } = new("--embedded")
         {
-            return defaultValue;
+            Description = "Start a silo (with TestService for echo) in this process on 127.0.0.1, with a temporary data folder, and run against it. Options -O silo:<key>=<value> configure it (e.g. silo:VehicleLink:MaxReportsPerSecond=100).",
+        };
+
+        public Option<double?> ShareConnections { get; } = Number(
+            "--share-connections", null, "Vehicles per TCP connection (default 1: one connection per vehicle).", 1, 100_000);
+
+        public Option<Uri?> EchoTarget { get; } = new("--echo-target")
+        {
+            Description = "Server hosting vehicles.testing.v1.TestService for the echo scenario (default: --target).",
+            HelpName = "url",
+            CustomParser = result => Uri.TryCreate(Value(result), UriKind.Absolute, out var uri)
+                ? uri
+                : Fail<Uri>(result, $"--echo-target '{Value(result)}' is not an absolute URL."),
+        };
+
+        public Option<string> Output { get; } = Text(
+            "--output", "-o", "folder", "Where report.md, report.html, timeseries.csv and report.json go (default results/<UTC time>).");
+
+        public Option<string[]> Threshold { get; } = Repeatable(
+            "--threshold", "-t", "expr", "Pass/fail condition, repeatable: [scenario:]metric<op>value, e.g. p99<20ms, p50<=5ms, error_rate<0.1%, rps>=1000, telemetry:discrepancies==0. Metrics: p50 p75 p90 p95 p99 p99.9 min mean max (ms; us, ms, s accepted), error_rate (fraction or %), rps, requests, ok, failed, dropped, late, abandoned, discrepancies. Without a scenario: all scenarios together.");
+
+        public Option<string> Live { get; } = LiveOption();
+
+        public Definition()
+        {
+            // A plain command rather than RootCommand: the harness has no --version, and its name does not depend on
+            // how it was started.
+            Root = new Command("Vehicles.LoadTest", About.ReplaceLineEndings(" ").Trim())
+            {
+                Scenario, ListScenarios, ScenarioOption, Rate, RampTo, Concurrency, Stages, Duration, WarmUp, MaxInFlight, MaxCalls,
+                LateAfter, Drain, Target, Token, OperatorToken, SigningKey, Embedded, ShareConnections, EchoTarget,
+                Output, Threshold, Live, new HelpOption { Action = new HelpAction { MaxWidth = 120 } },
+            };
         }
 
-        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
-            ? value
-            : throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"{option} '{text}' must be a number from {min} to {max}."));
-    }
+        public Command Root { get; }
 
-    private static TimeSpan Time(string? text, string option, TimeSpan defaultValue)
-    {
-        if (text is null)
+        private static Option<string[]> Repeatable(string name, string alias, string helpName, string description) =>
+            new(name, alias) { Description = description, HelpName = helpName, Arity = ArgumentArity.OneOrMore };
+
+        private static Option<string> Text(string name, string? alias, string helpName, string description) =>
+            new(name, alias is null ? [] : [alias]) { Description = description, HelpName = helpName };
+
+        private static Option<double?> Number(string name, string? alias, string description, double min, double max) =>
+            new(name, alias is null ? [] : [alias])
+            {
+                Description = description,
+                HelpName = "n",
+                CustomParser = result => TryNumber(Value(result), min, max, out var value)
+                    ? value
+                    : Fail<double?>(result, NumberError(name, Value(result), min, max)),
+            };
+
+        private static Option<TimeSpan?> Time(string name, string? alias, string description) =>
+            new(name, alias is null ? [] : [alias])
+            {
+                Description = description,
+                HelpName = "time",
+                CustomParser = result => DurationText.TryParse(Value(result), out var value)
+                    ? value
+                    : Fail<TimeSpan?>(result, $"{name} '{Value(result)}' is not a duration (e.g. 500ms, 30s, 2m)."),
+            };
+
+        private static Option<string> LiveOption()
         {
-            return defaultValue;
+            var live = new Option<string>("--live")
+            {
+                Description = "Live table in the terminal (auto: only when output is a terminal).",
+                HelpName = "auto|on|off",
+            };
+            live.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<string>() is var value and not ("auto" or "on" or "off"))
+                {
+                    result.AddError($"--live takes auto, on or off, not '{value}'.");
+                }
+            });
+            return live;
         }
 
-        return DurationText.TryParse(text, out var value)
-            ? value
-            : throw new UsageException($"{option} '{text}' is not a duration (e.g. 500ms, 30s, 2m).");
+        private static string Value(ArgumentResult result) => result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+
+        private static T? Fail<T>(ArgumentResult result, string message)
+        {
+            result.AddError(message);
+            return default;
+        }
     }
 }

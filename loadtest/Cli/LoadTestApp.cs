@@ -58,7 +58,7 @@ public static class LoadTestApp
 
         if (options.Help)
         {
-            await output.WriteLineAsync(CommandLine.HelpText);
+            await output.WriteAsync(CommandLine.HelpText);
             return ExitPassed;
         }
 

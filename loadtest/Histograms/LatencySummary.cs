@@ -3,7 +3,7 @@ namespace Vehicles.LoadTest;
 /// <summary>Count, mean and percentiles of a latency histogram, in microseconds.</summary>
 /// <param name="Count">Number of recorded latencies.</param>
 /// <param name="Min">Smallest latency.</param>
-/// <param name="Mean">Mean latency (each value at the middle of its sub-bucket).</param>
+/// <param name="Mean">Mean latency (each value at the middle of its histogram sub-bucket).</param>
 /// <param name="P50">Median.</param>
 /// <param name="P75">75th percentile.</param>
 /// <param name="P90">90th percentile.</param>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using HdrHistogram;
 using Vehicles.Api.V1;
 
 namespace Vehicles.LoadTest;
@@ -24,8 +25,8 @@ public sealed class CommandTracker
     private readonly OperatorClient _operators;
     private readonly TimeSpan _timeout;
     private readonly ConcurrentQueue<(SimulatedVehicle Vehicle, string CommandId)> _accepted = new();
-    private readonly LatencyHistogram _delivery;
-    private readonly LatencyHistogram _vehicleResult;
+    private readonly Recorder _delivery;
+    private readonly Recorder _vehicleResult;
     private readonly Gauge _acceptedGauge;
     private long _sends;
     private long _rejected;
@@ -70,10 +71,10 @@ public sealed class CommandTracker
         _acceptedGauge.Increment();
         if (vehicle.Commands.TryGetValue(command.CommandId, out var record))
         {
-            _delivery.Record(Microseconds(time, start, record.DeliveredTimestamp));
+            _delivery.RecordMicroseconds(Microseconds(time, start, record.DeliveredTimestamp));
             if (record.AnsweredTimestamp > 0)
             {
-                _vehicleResult.Record(Microseconds(time, start, record.AnsweredTimestamp));
+                _vehicleResult.RecordMicroseconds(Microseconds(time, start, record.AnsweredTimestamp));
             }
         }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using HdrHistogram;
 
 namespace Vehicles.LoadTest;
 
@@ -11,7 +12,7 @@ public sealed class ScenarioContext
 
     private readonly ConcurrentDictionary<string, Gauge> _gauges = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<Discrepancy> _discrepancies = new();
-    private readonly ConcurrentDictionary<string, LatencyHistogram> _metrics = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Recorder> _metrics = new(StringComparer.Ordinal);
     private readonly long _startTimestamp;
     private long _discrepancyCount;
 
@@ -70,17 +71,21 @@ public sealed class ScenarioContext
     /// </summary>
     public ApiSettings Api { get; init; } = new();
 
-    /// <summary>The latency metrics registered so far (microseconds), by name.</summary>
-    public IReadOnlyDictionary<string, LatencyHistogram> Metrics => _metrics;
+    /// <summary>
+    /// The latency metrics registered so far (microseconds), by name. The run reads each once, after the scenario
+    /// verified, with <see cref="Recorder.GetIntervalHistogram()"/> (which empties it).
+    /// </summary>
+    public IReadOnlyDictionary<string, Recorder> Metrics => _metrics;
 
     /// <summary>
-    /// Returns the named latency histogram (microseconds), creating it empty: for latencies a scenario measures
-    /// besides its steps' (for example send-to-delivery of a command). The report shows each one's summary.
+    /// Returns the named latency recorder (microseconds; record with <see cref="Latencies.RecordMicroseconds"/>),
+    /// creating it empty: for latencies a scenario measures besides its steps' (for example send-to-delivery of a
+    /// command), from any thread. The report shows each one's summary.
     /// </summary>
-    public LatencyHistogram Metric(string name)
+    public Recorder Metric(string name)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        return _metrics.GetOrAdd(name, static _ => new LatencyHistogram());
+        return _metrics.GetOrAdd(name, static _ => Latencies.CreateRecorder());
     }
 
     /// <summary>Returns the gauge of this name, creating it at 0. Gauges are sampled once a second.</summary>

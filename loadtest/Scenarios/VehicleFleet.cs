@@ -1,4 +1,5 @@
 using System.Globalization;
+using HdrHistogram;
 
 namespace Vehicles.LoadTest;
 
@@ -91,7 +92,7 @@ public sealed class VehicleFleet : IAsyncDisposable
     /// <param name="perVehicle">Receives each vehicle's reconnect time.</param>
     /// <param name="cancellationToken">Stops reconnecting.</param>
     /// <returns>The time from the drop until every vehicle was connected again, and how many could not reconnect.</returns>
-    public async Task<(TimeSpan Elapsed, int Failed)> StormAsync(LatencyHistogram perVehicle, CancellationToken cancellationToken)
+    public async Task<(TimeSpan Elapsed, int Failed)> StormAsync(IRecorder perVehicle, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(perVehicle);
         await Task.WhenAll(_vehicles.Select(async v =>
@@ -111,7 +112,7 @@ public sealed class VehicleFleet : IAsyncDisposable
             try
             {
                 await ConnectOneAsync(v, cancellationToken);
-                perVehicle.Record((long)time.GetElapsedTime(start).TotalMicroseconds);
+                perVehicle.RecordMicroseconds((long)time.GetElapsedTime(start).TotalMicroseconds);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using HdrHistogram;
 
 namespace Vehicles.LoadTest;
 
@@ -22,7 +23,7 @@ public abstract class VehicleScenario : IScenario
     private VehicleFleet? _fleet;
     private CommandTracker? _commands;
     private WatchTracker? _watch;
-    private LatencyHistogram? _reportToAck;
+    private Recorder? _reportToAck;
     private TimeSpan _settle;
 
     /// <inheritdoc />
@@ -172,7 +173,7 @@ public abstract class VehicleScenario : IScenario
         try
         {
             (_, capture) = await vehicle.ReportWithCaptureAsync(cancellationToken);
-            _reportToAck!.Record((long)time.GetElapsedTime(start).TotalMicroseconds);
+            _reportToAck!.RecordMicroseconds((long)time.GetElapsedTime(start).TotalMicroseconds);
             RecordAcked(vehicle, capture);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -171,7 +171,7 @@ public sealed class ReconnectStormScenario : VehicleScenario
             var reports = Fleet.Vehicles.Select(v => ReportAsync(v, cancellationToken).AsTask()).ToArray();
             var (elapsed, failed) = await Fleet.StormAsync(Context.Metric("reconnect_per_vehicle"), cancellationToken);
             await Task.WhenAll(reports);
-            Context.Metric("all_reconnected").Record((long)elapsed.TotalMicroseconds);
+            Context.Metric("all_reconnected").RecordMicroseconds((long)elapsed.TotalMicroseconds);
             Context.Gauge("storms").Increment();
             return failed == 0
                 ? StepResult.Ok

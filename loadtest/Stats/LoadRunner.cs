@@ -99,7 +99,7 @@ public sealed class LoadRunner
                 contexts[i].Discrepancies,
                 [.. totals[i].Latency.Buckets()])
             {
-                Metrics = contexts[i].Metrics.ToDictionary(m => m.Key, m => LatencyMs.From(m.Value.Summarize()), StringComparer.Ordinal),
+                Metrics = contexts[i].Metrics.ToDictionary(m => m.Key, m => LatencyMs.From(m.Value.GetIntervalHistogram().Summarize()), StringComparer.Ordinal),
                 FinalGauges = contexts[i].Gauges.ToDictionary(g => g.Key, g => g.Value.Value, StringComparer.Ordinal),
             };
         }
@@ -141,7 +141,7 @@ public sealed class LoadRunner
 
     private static ScenarioTotals BuildTotals(IReadOnlyList<TotalStats> parts, double measuredSeconds, long abandoned, long discrepancies)
     {
-        var latency = new LatencyHistogram();
+        var latency = Latencies.CreateHistogram();
         var errors = new SortedDictionary<string, long>(StringComparer.Ordinal);
         foreach (var part in parts)
         {

@@ -114,6 +114,11 @@ public sealed record ScenarioReport(
     public IReadOnlyDictionary<string, long> FinalGauges { get; init; } = new Dictionary<string, long>();
 }
 
+/// <summary>One occupied sub-bucket of a latency histogram.</summary>
+/// <param name="Value">The lowest value (microseconds) that falls into the sub-bucket.</param>
+/// <param name="Count">How many values were recorded in it.</param>
+public readonly record struct HistogramBucket(long Value, long Count);
+
 /// <summary>The outcome of one threshold.</summary>
 /// <param name="Expression">The threshold as written.</param>
 /// <param name="Scope">The scenario it applies to, or <c>all</c>.</param>

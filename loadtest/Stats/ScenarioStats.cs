@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using HdrHistogram;
 
 namespace Vehicles.LoadTest;
 
@@ -8,14 +9,14 @@ namespace Vehicles.LoadTest;
 /// once, and the run collector moves the counts into a per-second interval about once a second.
 /// </summary>
 /// <remarks>
-/// Everything is an atomic counter or a <see cref="LatencyHistogram"/>, so recording takes no lock and allocates
+/// Everything is an atomic counter or HdrHistogram's <see cref="Recorder"/>, so recording takes no lock and allocates
 /// only the first time a new error status name is seen.
 /// </remarks>
 public sealed class ScenarioStats
 {
     private readonly ConcurrentDictionary<string, StrongBox<long>> _errors = new(StringComparer.Ordinal);
-    private readonly LatencyHistogram _latency = new();
-    private readonly LatencyHistogram _total = new();
+    private readonly Recorder _latency = Latencies.CreateRecorder();
+    private readonly HistogramBase _total = Latencies.CreateHistogram();
     private readonly Dictionary<string, long> _totalErrors = new(StringComparer.Ordinal);
     private readonly Lock _intervalLock = new();
     private long _ok;
@@ -49,7 +50,7 @@ public sealed class ScenarioStats
     {
         if (result.IsOk)
         {
-            _latency.Record(latencyMicroseconds);
+            _latency.RecordMicroseconds(latencyMicroseconds);
             Interlocked.Increment(ref _ok);
             return;
         }
@@ -97,7 +98,7 @@ public sealed class ScenarioStats
                 Interlocked.Exchange(ref _ok, 0),
                 Interlocked.Exchange(ref _failed, 0),
                 errors,
-                _latency.SnapshotAndReset(),
+                _latency.GetIntervalHistogram(),
                 Interlocked.Exchange(ref _warmUp, 0),
                 Interlocked.Exchange(ref _dropped, 0),
                 Interlocked.Exchange(ref _late, 0),
@@ -135,7 +136,7 @@ internal sealed record IntervalStats(
     long Ok,
     long Failed,
     IReadOnlyDictionary<string, long> Errors,
-    LatencyHistogram Latency,
+    HistogramBase Latency,
     long WarmUpCalls,
     long Dropped,
     long Late,
@@ -146,7 +147,7 @@ internal sealed record TotalStats(
     long Ok,
     long Failed,
     IReadOnlyDictionary<string, long> Errors,
-    LatencyHistogram Latency,
+    HistogramBase Latency,
     long WarmUpCalls,
     long Dropped,
     long Late);

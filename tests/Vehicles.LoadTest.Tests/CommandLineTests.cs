@@ -96,6 +96,109 @@ public sealed class CommandLineTests
     }
 
     [Theory]
+    [InlineData("--bogus", "Unrecognized command or argument '--bogus'.")]
+    [InlineData("--rate", "Required argument missing for option: '--rate'.")]
+    [InlineData("--duration 1s --duration 2s", "Option '--duration' expects a single argument but 2 were provided.")]
+    [InlineData("-s a b", "Unrecognized command or argument 'b'.")]
+    [InlineData("--rate fast", "--rate 'fast' must be a number from 0 to 10000000.")]
+    [InlineData("--max-in-flight 0", "--max-in-flight '0' must be a number from 1 to 2147483647.")]
+    [InlineData("--late-after soon", "--late-after 'soon' is not a duration (e.g. 500ms, 30s, 2m).")]
+    [InlineData("--drain 1y", "--drain '1y' is not a duration (e.g. 500ms, 30s, 2m).")]
+    [InlineData("--live maybe", "--live takes auto, on or off, not 'maybe'.")]
+    [InlineData("--echo-target nope", "--echo-target 'nope' is not an absolute URL.")]
+    [InlineData("--share-connections 0", "--share-connections '0' must be a number from 1 to 100000.")]
+    public void Parse_InvalidArguments_SayWhatIsWrong(string args, string message)
+    {
+        var error = Assert.Throws<UsageException>(() => CommandLine.Parse(args.Split(' ')));
+
+        Assert.Equal(message, error.Message);
+    }
+
+    [Theory]
+    [InlineData("-s", "--scenario", "selftest,other")]
+    [InlineData("-O", "--option", "latency=none")]
+    [InlineData("-r", "--rate", "7")]
+    [InlineData("-c", "--concurrency", "3")]
+    [InlineData("-d", "--duration", "5s")]
+    [InlineData("-w", "--warmup", "2s")]
+    [InlineData("-o", "--output", "folder")]
+    [InlineData("-t", "--threshold", "p99<1ms")]
+    public void Parse_ShortName_MeansTheSameAsTheLongOne(string shortName, string longName, string value)
+    {
+        var viaShort = Describe(CommandLine.Parse([shortName, value]));
+        var viaLong = Describe(CommandLine.Parse([longName, value]));
+        var viaInline = Describe(CommandLine.Parse([longName + "=" + value]));
+
+        Assert.Equal(viaLong, viaShort);
+        Assert.Equal(viaLong, viaInline);
+        Assert.NotEqual(Describe(CommandLine.Parse([])), viaLong);
+    }
+
+    [Fact]
+    public void Parse_EachOption_LandsInItsOwnField()
+    {
+        var options = CommandLine.Parse(
+        [
+            "--max-in-flight", "11", "--max-calls", "12", "--late-after", "13ms", "--drain", "14s", "--share-connections", "15",
+            "--token", "vehicle", "--operator-token", "operator", "--signing-key", "key", "--echo-target", "http://127.0.0.1:16",
+            "-o", "out", "--live", "on", "-w", "17s", "-d", "18s", "-c", "19",
+        ]);
+
+        Assert.Equal(
+            new SchedulerOptions { MaxInFlight = 11, MaxCalls = 12, LateAfter = TimeSpan.FromMilliseconds(13), DrainTimeout = TimeSpan.FromSeconds(14) },
+            options.Scheduler);
+        Assert.Equal(new ApiSettings { ShareConnections = 15, OperatorToken = "operator", SigningKey = "key", EchoTarget = new Uri("http://127.0.0.1:16") }, options.Api);
+        Assert.Equal("vehicle", options.Token);
+        Assert.Equal("out", options.Output);
+        Assert.True(options.Live);
+        Assert.Equal(TimeSpan.FromSeconds(17), options.Model.WarmUp);
+        Assert.Equal(new ConstantConcurrency(19, TimeSpan.FromSeconds(18)), Assert.Single(options.Model.Stages));
+        Assert.False(options.Embedded);
+        Assert.False(options.Help);
+        Assert.False(options.List);
+    }
+
+    [Theory]
+    [InlineData("--help", true, false)]
+    [InlineData("-h", true, false)]
+    [InlineData("-?", true, false)]
+    [InlineData("--list", false, true)]
+    public void Parse_HelpAndList_AskForThemAlone(string arg, bool help, bool list)
+    {
+        var options = CommandLine.Parse([arg]);
+
+        Assert.Equal(help, options.Help);
+        Assert.Equal(list, options.List);
+    }
+
+    [Fact]
+    public void Parse_ValueStartingWithAt_IsAValueNotAResponseFile()
+    {
+        Assert.Equal("@folder", CommandLine.Parse(["-o", "@folder"]).Output);
+    }
+
+    [Fact]
+    public void HelpText_ShowsEveryOptionWithItsShortNameAndTheExitCodes()
+    {
+        var help = CommandLine.HelpText;
+
+        foreach (var option in new[]
+        {
+            "-s, --scenario <name>", "--list", "-O, --option <key=value>", "-r, --rate <n>", "--ramp-to <n>", "-c, --concurrency <n>",
+            "--stages <list>", "-d, --duration <time>", "-w, --warmup <time>", "--max-in-flight <n>", "--max-calls <n>",
+            "--late-after <time>", "--drain <time>", "--target <url[,url]>", "--token <jwt>", "--operator-token <jwt>",
+            "--signing-key <base64>", "--embedded", "--share-connections <n>", "--echo-target <url>", "-o, --output <folder>",
+            "-t, --threshold <expr>", "--live <auto|on|off>", "-h, --help",
+        })
+        {
+            Assert.Contains(option, help, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("Exit codes: 0 every threshold passed, 2 a threshold failed, 1 usage error or crash.", help, StringComparison.Ordinal);
+        Assert.DoesNotContain("--version", help, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("250us", 0.25)]
     [InlineData("5ms", 5)]
     [InlineData("1.5s", 1500)]
@@ -107,4 +210,12 @@ public sealed class CommandLineTests
         Assert.True(DurationText.TryParse(text, out var value));
         Assert.Equal(milliseconds, value.TotalMilliseconds, precision: 9);
     }
+
+    private static string Describe(CommandLineOptions options) => string.Join(
+        " | ",
+        string.Join(",", options.Scenarios),
+        options.Model.ToString(),
+        string.Join(",", options.Options.Select(o => o.Key + "=" + o.Value)),
+        options.Output ?? "-",
+        string.Join(",", options.Thresholds.Select(t => t.Expression)));
 }

@@ -116,9 +116,9 @@ public sealed class ReportTests : IDisposable
 
     internal static RunReport SampleReport()
     {
-        var histogram = new LatencyHistogram();
-        histogram.RecordCount(1200, 990);
-        histogram.RecordCount(19_600, 4);
+        var histogram = Latencies.CreateHistogram();
+        histogram.RecordValueWithCount(1200, 990);
+        histogram.RecordValueWithCount(19_600, 4);
         var totals = new ScenarioTotals(
             Requests: 1000,
             Ok: 994,

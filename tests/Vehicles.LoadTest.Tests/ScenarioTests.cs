@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Time.Testing;
+
 namespace Vehicles.LoadTest.Tests;
 
 public sealed class ScenarioTests
@@ -5,7 +7,7 @@ public sealed class ScenarioTests
     [Fact]
     public void ReportDiscrepancy_BeyondTheCap_CountsButKeepsOnlyTheFirst()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         var context = NewContext(clock);
 
         clock.Advance(TimeSpan.FromMilliseconds(1500));
@@ -22,7 +24,7 @@ public sealed class ScenarioTests
     [Fact]
     public void Gauge_SameName_IsTheSameGauge()
     {
-        var context = NewContext(new ManualTimeProvider());
+        var context = NewContext(new FakeTimeProvider());
 
         context.Gauge("connected").Increment();
         context.Gauge("connected").Increment();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 using Vehicles.Grains;
 
@@ -37,7 +38,7 @@ public sealed class GeoIndexParityTests : IAsyncLifetime
         await using var redisIndex = new RedisGeoIndex(
             _redis,
             Options.Create(new RedisOptions { KeyPrefix = _prefix }),
-            new FakeTimeProvider(DateTimeOffset.UnixEpoch, fireTimers: false),
+            new FakeTimeProvider(DateTimeOffset.UnixEpoch),
             NullLogger<RedisGeoIndex>.Instance);
         IVehicleGeoIndex[] indexes = [redisIndex, new InMemoryVehicleGeoIndex()];
         var points = UnambiguousPoints(seed: 42, count: 1_500, radiusKm);
@@ -72,7 +73,7 @@ public sealed class GeoIndexParityTests : IAsyncLifetime
         await using var redisIndex = new RedisGeoIndex(
             _redis,
             Options.Create(new RedisOptions { KeyPrefix = _prefix }),
-            new FakeTimeProvider(DateTimeOffset.UnixEpoch, fireTimers: false),
+            new FakeTimeProvider(DateTimeOffset.UnixEpoch),
             NullLogger<RedisGeoIndex>.Instance);
         IVehicleGeoIndex[] indexes = [redisIndex, new InMemoryVehicleGeoIndex()];
         foreach (var index in indexes)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 using Vehicles.Grains;
 using Vehicles.Testing;
@@ -33,7 +34,7 @@ public sealed class RedisGeoIndexTests : IAsyncLifetime
     [Fact]
     public async Task NearbyAsync_OverRandomPoints_MatchesBruteForceHaversineNearestFirst()
     {
-        var index = CreateIndex(_redis, new FakeTimeProvider(DateTimeOffset.UnixEpoch, fireTimers: false));
+        var index = CreateIndex(_redis, new FakeTimeProvider(DateTimeOffset.UnixEpoch));
         var random = new Random(20261122);
         var points = Enumerable.Range(0, 2_000)
             .Select(i => (Vin: "VIN" + i.ToString("D5", CultureInfo.InvariantCulture),
@@ -97,7 +98,7 @@ public sealed class RedisGeoIndexTests : IAsyncLifetime
     [Fact]
     public async Task RemoveAsync_AfterWrite_VehicleNoLongerFound()
     {
-        var index = CreateIndex(_redis, new FakeTimeProvider(DateTimeOffset.UnixEpoch, fireTimers: false));
+        var index = CreateIndex(_redis, new FakeTimeProvider(DateTimeOffset.UnixEpoch));
         index.UpdatePosition("fleet-1", "VIN1", CenterLatitude, CenterLongitude);
         index.UpdatePosition("fleet-1", "VIN2", CenterLatitude + 0.01, CenterLongitude);
         await index.FlushAsync();
@@ -114,7 +115,7 @@ public sealed class RedisGeoIndexTests : IAsyncLifetime
     public async Task NearbyAsync_WhenRedisIsDown_ThrowsFeatureUnavailable()
     {
         using var unreachable = await RedisVehicleEventBusTests.ConnectToClosedPortAsync();
-        var index = CreateIndex(unreachable, new FakeTimeProvider(DateTimeOffset.UnixEpoch, fireTimers: false));
+        var index = CreateIndex(unreachable, new FakeTimeProvider(DateTimeOffset.UnixEpoch));
         index.UpdatePosition("fleet-1", "VIN1", CenterLatitude, CenterLongitude);
 
         var error = await Assert.ThrowsAsync<FeatureUnavailableException>(
@@ -128,7 +129,7 @@ public sealed class RedisGeoIndexTests : IAsyncLifetime
     [Fact]
     public void UpdatePosition_OutsideGeoRange_Throws()
     {
-        var index = CreateIndex(_redis, new FakeTimeProvider(DateTimeOffset.UnixEpoch, fireTimers: false));
+        var index = CreateIndex(_redis, new FakeTimeProvider(DateTimeOffset.UnixEpoch));
 
         Assert.Throws<ArgumentOutOfRangeException>(() => index.UpdatePosition("fleet-1", "VIN1", 89.0, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => index.UpdatePosition("fleet-1", "VIN1", 0, 181));
