@@ -36,7 +36,6 @@ public static class SiloHostingExtensions
             options.Interceptors.Add<MembershipLeaseInterceptor>();
         });
         builder.Services.AddGrpcReflection();
-        builder.Services.AddVehiclesHealthChecks();
         builder.UseOrleans(silo =>
         {
             silo.UseVehicleClustering(configuration);
@@ -46,6 +45,9 @@ public static class SiloHostingExtensions
             silo.UseClusterTls(configuration);
             silo.Services.Replace(ServiceDescriptor.Singleton<IFatalErrorHandler, ExitOnFatalError>());
         });
+
+        // After the silo: the health publisher then starts once the silo has started (its storage schema is in place).
+        builder.Services.AddVehiclesHealthChecks();
         builder.Services.AddVehiclesRedis(configuration);
         builder.Services.AddVehiclesApi(configuration);
         builder.Services.AddSingleton<IClusterStatusProvider, OrleansClusterStatusProvider>();

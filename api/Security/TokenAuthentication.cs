@@ -103,20 +103,22 @@ internal sealed partial class GrpcAuthorizationResultHandler(ILogger<GrpcAuthori
 {
     private readonly AuthorizationMiddlewareResultHandler _default = new();
 
-    public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(authorizeResult);
         if (authorizeResult.Succeeded || !IsGrpc(context.Request))
         {
-            return _default.HandleAsync(next, context, policy, authorizeResult);
+            await _default.HandleAsync(next, context, policy, authorizeResult);
+            return;
         }
 
         string message;
         StatusCode status;
         if (authorizeResult.Challenged)
         {
-            var failure = TokenService.Failure(context.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult?.Failure);
+            // The handler keeps its result for the request: this reads why authentication failed, it does not validate again.
+            var failure = TokenService.Failure((await context.AuthenticateAsync(TokenAuthentication.Scheme)).Failure);
             LogRefused(logger, context.Request.Path, context.Connection.RemoteIpAddress, failure.Failure, failure.Reason!);
             status = StatusCode.Unauthenticated;
             message = TokenAuthentication.UnauthenticatedMessage(failure.Failure);
@@ -132,7 +134,6 @@ internal sealed partial class GrpcAuthorizationResultHandler(ILogger<GrpcAuthori
         response.ContentType = "application/grpc";
         response.Headers["grpc-status"] = ((int)status).ToString(System.Globalization.CultureInfo.InvariantCulture);
         response.Headers["grpc-message"] = GrpcMessage.Encode(message);
-        return Task.CompletedTask;
     }
 
     private static bool IsGrpc(HttpRequest request) =>

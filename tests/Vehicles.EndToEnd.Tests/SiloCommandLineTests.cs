@@ -145,7 +145,7 @@ public sealed class SiloCommandLineTests : IDisposable
     private async Task<CallerIdentity?> ValidateAsync(string printed)
     {
         var tokens = new TokenService(SigningKeyStore.LoadOptions(_configuration, out _, out _), TimeProvider.System);
-        var result = await tokens.ValidateAsync(printed.Trim());
+        var result = await tokens.ValidateTokenAsync(printed.Trim());
         Assert.True(result.Succeeded, result.Reason);
         return result.Identity;
     }

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Vehicles.Api.Security;
 
-namespace Vehicles.Api.Tests;
+namespace Vehicles.Testing;
 
 /// <summary>
 /// Validates an authorization header the way the silo does: through ASP.NET Core's JwtBearer handler configured by
