@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -12,8 +15,9 @@ namespace Vehicles.LoadTest;
 
 /// <summary>
 /// A silo started inside the load generator for a one-command demo or a test: the production composition
-/// (<c>AddVehiclesSilo</c>, <c>MapVehiclesSilo</c>) on 127.0.0.1 with a free port, SQLite storage in a temporary
-/// folder, a fresh token signing key, and the echo service for the baseline. Disposing it stops it and deletes the folder.
+/// (<c>AddVehiclesSilo</c>, <c>MapVehiclesSilo</c>) on 127.0.0.1 with a free port (and a free Orleans silo port, so that
+/// several can run at once on one machine), SQLite storage in a temporary folder, a fresh token signing key, and the
+/// echo service for the baseline. Disposing it stops it and deletes the folder.
 /// </summary>
 public sealed class EmbeddedSilo : IAsyncDisposable
 {
@@ -56,6 +60,7 @@ public sealed class EmbeddedSilo : IAsyncDisposable
         var settings = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
             ["Grpc:Address"] = "127.0.0.1:0",
+            ["Cluster:SiloPort"] = FreeLoopbackPort().ToString(CultureInfo.InvariantCulture),
             ["Storage:Provider"] = "Sqlite",
             ["Storage:DataDirectory"] = dataDirectory,
             ["Tokens:SigningKey"] = signingKey,
@@ -99,5 +104,14 @@ public sealed class EmbeddedSilo : IAsyncDisposable
         {
             // A file still held open is left for the system's temp cleaner.
         }
+    }
+
+    // Orleans' silo port is 11111 unless configured: one the system picks (released before Orleans binds it) lets several
+    // embedded silos run at once.
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
