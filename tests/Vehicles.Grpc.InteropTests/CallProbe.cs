@@ -22,8 +22,8 @@ internal sealed class CallProbe : Interceptor
     public IReadOnlyList<CallRecord> Calls(string callId) => _calls.TryGetValue(callId, out var calls) ? [.. calls] : [];
 
     /// <summary>Polls (bounded) until the single call with this id satisfies a condition; returns its record.</summary>
-    public Task<CallRecord> WaitForAsync(string callId, Func<CallRecord, bool> condition, string what) =>
-        WaitForAllAsync(callId, calls => calls.Count == 1 && condition(calls[0]), what).ContinueWith(t => t.Result[0], TaskScheduler.Default);
+    public async Task<CallRecord> WaitForAsync(string callId, Func<CallRecord, bool> condition, string what) =>
+        (await WaitForAllAsync(callId, calls => calls.Count == 1 && condition(calls[0]), what))[0];
 
     /// <summary>Polls (bounded) until the calls with this id satisfy a condition; returns them.</summary>
     public async Task<IReadOnlyList<CallRecord>> WaitForAllAsync(string callId, Func<IReadOnlyList<CallRecord>, bool> condition, string what)
