@@ -1,11 +1,11 @@
-using System.Buffers.Binary;
-using System.Globalization;
-using System.Net;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Primitives;
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Net;
 using Vehicles.Testing.V1;
 
 namespace Vehicles.Grpc.Benchmarks;

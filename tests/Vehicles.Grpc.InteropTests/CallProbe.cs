@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using System.Collections.Concurrent;
 
 namespace Vehicles.Grpc.InteropTests;
 

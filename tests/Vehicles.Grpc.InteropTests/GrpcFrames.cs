@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using Google.Protobuf;
+using System.Buffers.Binary;
 
 namespace Vehicles.Grpc.InteropTests;
 
