@@ -90,17 +90,17 @@ internal sealed class CallProbe : Interceptor
         try
         {
             var result = await handler();
-            record.End("completed");
+            record.End("completed", context.CancellationToken.IsCancellationRequested);
             return result;
         }
         catch (RpcException ex)
         {
-            record.End(ex.StatusCode.ToString());
+            record.End(ex.StatusCode.ToString(), context.CancellationToken.IsCancellationRequested);
             throw;
         }
         catch (Exception ex)
         {
-            record.End(ex.GetType().Name);
+            record.End(ex.GetType().Name, context.CancellationToken.IsCancellationRequested);
             throw;
         }
     }
@@ -128,7 +128,13 @@ internal sealed class CallProbe : Interceptor
         // Only while the handler runs: what the server does to the token after the handler returned is not observed here.
         public void MarkCancelled() => _cancelled |= _outcome is null;
 
-        public void End(string outcome) => _outcome = outcome;
+        // The token's callbacks run newest first, so a handler that stops on its own linked token may return before
+        // MarkCancelled runs: the token's state when the handler ends counts too.
+        public void End(string outcome, bool cancelled)
+        {
+            _cancelled |= cancelled;
+            _outcome = outcome;
+        }
 
         public override string ToString() => $"{Method}: cancelled={Cancelled}, outcome={Outcome ?? "running"}";
     }

@@ -20,7 +20,7 @@ public sealed class DeadlineAndCancellationInteropTests(InteropSiloFixture fixtu
         var vin = await ReportedVehicleAsync(speed: 5);
         var callId = Guid.NewGuid().ToString("N");
         var watch = ApiCall.For(FleetOperator.Descriptor, "WatchVehicle", new { vin }, Silo.OperatorToken(OperatorRole.Viewer, Fleet))
-            .With("timeout", 1.0)
+            .With("timeout", 2.0)
             .WithMetadata((CallProbe.CallIdHeader, callId));
 
         var result = await Silo.Python.RunAsync("stream", watch);
@@ -60,7 +60,7 @@ public sealed class DeadlineAndCancellationInteropTests(InteropSiloFixture fixtu
         var vin = Vins.Next();
         var callId = Guid.NewGuid().ToString("N");
         var connect = ApiCall.For(VehicleLink.Descriptor, "Connect", new { hello = new { vin } }, Silo.VehicleToken(vin, Fleet))
-            .With("timeout", 1.5)
+            .With("timeout", 3.0)
             .WithMetadata((CallProbe.CallIdHeader, callId));
 
         var result = await Silo.Python.RunAsync("stream", connect);

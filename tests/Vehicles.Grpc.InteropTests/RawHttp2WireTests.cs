@@ -64,7 +64,7 @@ public sealed class RawHttp2WireTests(InteropSiloFixture fixture, CompressingSil
             _grpcContentType,
             _teTrailers,
             Bearer(silo.OperatorToken(OperatorRole.Viewer, Fleet)),
-            ("grpc-timeout", "500m"),
+            ("grpc-timeout", "2000m"),
             (CallProbe.CallIdHeader, callId));
 
         Assert.Equal("4", response.Trailer("grpc-status"));
