@@ -2,8 +2,10 @@
 # Measures the gRPC layer's unary path against plain Kestrel with h2load (nghttp2-client).
 #
 # benchmarks/Vehicles.Grpc.Benchmarks serves, in one Release process on 127.0.0.1 (h2c), the TestService
-# Echo method through Vehicles.Grpc and two plain Kestrel MapPost baselines that answer the same response
+# Echo method through Grpc.AspNetCore and two plain Kestrel MapPost baselines that answer the same response
 # bytes (application/grpc, the same framed EchoReply): one without trailers, one with a grpc-status trailer.
+# The same script in a checkout from before the move measures the former Vehicles.Grpc layer: its lines differ
+# only in the gRPC row's label, so the two outputs compare line by line.
 # This script starts it, checks the endpoints with nghttp, warms them up, runs h2load against each in
 # alternating order for several rounds (reading the server's CPU time and allocated bytes around every run),
 # measures single-connection sequential latency (h2load -c1 -m1 with --log-file, percentiles computed here),
@@ -23,7 +25,7 @@ STREAMS="${STREAMS:-32}"
 WARMUP_REQUESTS="${WARMUP_REQUESTS:-100000}"
 LATENCY_REQUESTS="${LATENCY_REQUESTS:-20000}"
 STEP_TIMEOUT="${STEP_TIMEOUT:-300}"
-# test: the tests' TestService handler; minimal: a handler that only builds the reply (isolates the layer's cost).
+# test: Echo with the test service's knobs (TestEchoService); minimal: a handler that only builds the reply.
 SERVICE="${SERVICE:-test}"
 PROJECT=benchmarks/Vehicles.Grpc.Benchmarks
 RESULTS="$PROJECT/results.md"
@@ -105,14 +107,14 @@ run_h2load() { # $1 path, then extra h2load arguments -> prints req/s; fails unl
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-join() { local first="$1"; shift; printf '%s' "$first"; printf ' / %s' "$@"; }
+join() { local first="$1"; shift; printf '%s' "$first"; if [ $# -gt 0 ]; then printf ' / %s' "$@"; fi; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 # The endpoints, in the order of odd rounds (even rounds run them backwards).
 ENDPOINTS=(grpc plain trailer)
 declare -A PATHS=([grpc]="$GRPC_PATH" [plain]="$PLAIN_PATH" [trailer]="$TRAILER_PATH")
 declare -A LABELS=(
-  [grpc]="Vehicles.Grpc Echo ($SERVICE handler)"
+  [grpc]="Grpc.AspNetCore Echo ($SERVICE handler)"
   [plain]="plain Kestrel, same bytes"
   [trailer]="plain Kestrel, same bytes + grpc-status trailer"
 )

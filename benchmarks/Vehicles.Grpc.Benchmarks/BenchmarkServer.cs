@@ -1,18 +1,22 @@
-using System.Globalization;
 using Google.Protobuf;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Primitives;
-using Vehicles.Grpc.Server;
-using Vehicles.Grpc.Testing;
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Net;
 using Vehicles.Testing.V1;
 
 namespace Vehicles.Grpc.Benchmarks;
 
 /// <summary>
-/// The benchmark's server: the tests' <see cref="TestServer"/> (Kestrel, h2c on 127.0.0.1, TestService through
-/// Vehicles.Grpc) plus <see cref="PlainPath"/>, a bare MapPost that reads the body and answers the same framed
-/// reply bytes without trailers: the cost floor of an HTTP/2 request and response on Kestrel.
+/// The benchmark's server: Kestrel, h2c on 127.0.0.1, TestService/Echo through Grpc.AspNetCore
+/// (<see cref="TestEchoService"/>, or <see cref="MinimalEchoService"/>) plus <see cref="PlainPath"/>, a bare MapPost
+/// that reads the body and answers the same framed reply bytes without trailers: the cost floor of an HTTP/2 request
+/// and response on Kestrel.
 /// </summary>
-internal static class BenchmarkServer
+internal sealed class BenchmarkServer : IAsyncDisposable
 {
     public const string PlainPath = "/plain/echo";
 
@@ -25,49 +29,71 @@ internal static class BenchmarkServer
     /// </summary>
     public const string StatsPath = "/stats";
 
-    /// <summary>The request h2load posts: about 30 bytes, like a small vehicle command.</summary>
+    private const string GrpcContentType = "application/grpc";
+    private const int FrameHeaderLength = 5;
+
     private static readonly StringValues _statusOk = new("0");
 
-    public static readonly EchoRequest Request = new() { Message = "hello from vehicle WVW-000042" };
+    private readonly WebApplication _app;
 
-    public static Task<TestServer> StartAsync(BenchmarkSettings settings)
+    private BenchmarkServer(WebApplication app, Uri address)
+    {
+        _app = app;
+        Address = address;
+    }
+
+    /// <summary>The request h2load posts: about 30 bytes, like a small vehicle command.</summary>
+    public static EchoRequest Request { get; } = new() { Message = "hello from vehicle WVW-000042" };
+
+    public Uri Address { get; }
+
+    public static async Task<BenchmarkServer> StartAsync(BenchmarkSettings settings)
     {
         if (settings.RequestFile is { } requestFile)
         {
-            File.WriteAllBytes(requestFile, Frame(Request.ToByteArray()));
+            await File.WriteAllBytesAsync(requestFile, Frame(Request.ToByteArray()));
         }
 
-        // What Echo answers to Request; the plain endpoint sends these very bytes.
+        // What Echo answers to Request; the plain endpoints send these very bytes.
         var reply = Frame(new EchoReply { Message = Request.Message, Payload = Request.Payload }.ToByteArray());
-        return TestServer.StartAsync(options =>
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        var app = builder.Build();
+        if (settings.MinimalService)
         {
-            options.MapTestService = !settings.MinimalService;
-            options.MapHealth = false;
-            options.MapReflection = false;
-            // TestServer captures Debug logs for assertions; a benchmark must not pay for that.
-            options.ConfigureServices = services => services.Configure<LoggerFilterOptions>(filter => filter.MinLevel = LogLevel.Warning);
-            options.MapEndpoints = endpoints =>
-            {
-                endpoints.MapPost(PlainPath, (RequestDelegate)(context => PlainEchoAsync(context, reply, trailer: false)));
-                endpoints.MapPost(PlainWithTrailerPath, (RequestDelegate)(context => PlainEchoAsync(context, reply, trailer: true)));
-                endpoints.MapGet(StatsPath, (RequestDelegate)WriteStatsAsync);
-                if (settings.AllocationProfile)
-                {
-                    var profiler = new AllocationProfiler();
-                    endpoints.MapGet("/alloc-profile", (RequestDelegate)(context => context.Response.WriteAsync(profiler.Report(top: 25))));
-                    endpoints.MapDelete("/alloc-profile", (RequestDelegate)(context =>
-                    {
-                        profiler.Reset();
-                        return Task.CompletedTask;
-                    }));
-                }
+            app.MapGrpcService<MinimalEchoService>();
+        }
+        else
+        {
+            app.MapGrpcService<TestEchoService>();
+        }
 
-                if (settings.MinimalService)
-                {
-                    endpoints.MapGrpcService<MinimalEchoService>(TestServiceReflection.Descriptor.Services[0]);
-                }
-            };
-        });
+        app.MapPost(PlainPath, (RequestDelegate)(context => PlainEchoAsync(context, reply, trailer: false)));
+        app.MapPost(PlainWithTrailerPath, (RequestDelegate)(context => PlainEchoAsync(context, reply, trailer: true)));
+        app.MapGet(StatsPath, (RequestDelegate)WriteStatsAsync);
+        if (settings.AllocationProfile)
+        {
+            var profiler = new AllocationProfiler();
+            app.MapGet("/alloc-profile", (RequestDelegate)(context => context.Response.WriteAsync(profiler.Report(top: 25))));
+            app.MapDelete("/alloc-profile", (RequestDelegate)(context =>
+            {
+                profiler.Reset();
+                return Task.CompletedTask;
+            }));
+        }
+
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new BenchmarkServer(app, new Uri(address));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await _app.StopAsync(timeout.Token);
+        await _app.DisposeAsync();
     }
 
     private static async Task PlainEchoAsync(HttpContext context, byte[] reply, bool trailer)
@@ -84,11 +110,11 @@ internal static class BenchmarkServer
             }
         }
 
-        context.Response.ContentType = GrpcProtocol.ContentType;
+        context.Response.ContentType = GrpcContentType;
         await context.Response.BodyWriter.WriteAsync(reply, context.RequestAborted);
         if (trailer)
         {
-            context.Response.AppendTrailer(GrpcProtocol.StatusHeader, _statusOk);
+            context.Response.AppendTrailer("grpc-status", _statusOk);
         }
     }
 
@@ -97,11 +123,12 @@ internal static class BenchmarkServer
             CultureInfo.InvariantCulture,
             $"{GC.GetTotalAllocatedBytes(precise: true)} {GC.CollectionCount(0)} {GC.CollectionCount(1)} {GC.CollectionCount(2)} {Environment.CpuUsage.TotalTime.Ticks / TimeSpan.TicksPerMicrosecond}\n"));
 
+    /// <summary>gRPC's length-prefixed framing: an uncompressed flag byte, the big-endian length, the message.</summary>
     private static byte[] Frame(byte[] message)
     {
-        var framed = new byte[GrpcProtocol.FrameHeaderLength + message.Length];
-        GrpcProtocol.WriteFrameHeader(framed, compressed: false, message.Length);
-        message.CopyTo(framed.AsSpan(GrpcProtocol.FrameHeaderLength));
+        var framed = new byte[FrameHeaderLength + message.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(framed.AsSpan(1), (uint)message.Length);
+        message.CopyTo(framed.AsSpan(FrameHeaderLength));
         return framed;
     }
 }

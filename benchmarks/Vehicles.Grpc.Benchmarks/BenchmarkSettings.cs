@@ -2,7 +2,7 @@ namespace Vehicles.Grpc.Benchmarks;
 
 /// <summary>Command-line settings of the benchmark server.</summary>
 /// <param name="RequestFile">Where to write the framed request h2load posts, or <see langword="null"/>.</param>
-/// <param name="MinimalService">Serve Echo with <see cref="MinimalEchoService"/> instead of the tests' TestService.</param>
+/// <param name="MinimalService">Serve Echo with <see cref="MinimalEchoService"/> instead of <see cref="TestEchoService"/>.</param>
 /// <param name="AllocationProfile">Sample allocations by type (<see cref="AllocationProfiler"/>).</param>
 internal sealed record BenchmarkSettings(string? RequestFile, bool MinimalService, bool AllocationProfile)
 {

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Vehicles.Grpc.Benchmarks;
 
-// Serves TestService/Echo through Vehicles.Grpc and a plain Kestrel baseline on one h2c port of 127.0.0.1 until
+// Serves TestService/Echo through Grpc.AspNetCore and plain Kestrel baselines on one h2c port of 127.0.0.1 until
 // SIGTERM or SIGINT; scripts/bench-grpc.sh drives both with h2load. --request-file PATH writes the framed
 // EchoRequest that h2load posts.
 var settings = BenchmarkSettings.Parse(args);

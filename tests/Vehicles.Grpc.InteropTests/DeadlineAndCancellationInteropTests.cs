@@ -1,109 +1,89 @@
+using Vehicles.Api.Security;
+using Vehicles.Api.V1;
+
 namespace Vehicles.Grpc.InteropTests;
 
 /// <summary>
-/// Deadlines and cancellation from python3-grpcio: the client sees DEADLINE_EXCEEDED or CANCELLED, and the
-/// server handler's cancellation token fires (observed with <see cref="CallProbe"/>).
+/// Deadlines and cancellation from python3-grpcio on calls that wait: the client sees DEADLINE_EXCEEDED or CANCELLED, and
+/// the silo's handler sees its cancellation token fire and ends (observed with <see cref="CallProbe"/>).
 /// </summary>
 [Collection(InteropTestGroup.Name)]
-public sealed class DeadlineAndCancellationInteropTests(InteropServerFixture fixture)
+public sealed class DeadlineAndCancellationInteropTests(InteropSiloFixture fixture)
 {
-    [Fact]
-    public async Task Unary_WhenHandlerOutlivesDeadline_ReturnsDeadlineExceededAndCancelsHandler()
-    {
-        var callId = Guid.NewGuid().ToString("N");
-        var parameters = new
-        {
-            request = new { message = "slow", delay_ms = 30_000 },
-            timeout = 0.5,
-            metadata = new[] { new[] { CallProbe.CallIdHeader, callId } },
-        };
+    private const string Fleet = "interop";
 
-        var result = await fixture.Python.RunAsync("unary", parameters);
+    private InteropSilo Silo => fixture.Silo;
+
+    [Fact]
+    public async Task WatchVehicle_WithShortDeadline_EndsDeadlineExceededAfterTheCurrentStateAndCancelsTheHandler()
+    {
+        var vin = await ReportedVehicleAsync(speed: 5);
+        var callId = Guid.NewGuid().ToString("N");
+        var watch = ApiCall.For(FleetOperator.Descriptor, "WatchVehicle", new { vin }, Silo.OperatorToken(OperatorRole.Viewer, Fleet))
+            .With("timeout", 2.0)
+            .WithMetadata((CallProbe.CallIdHeader, callId));
+
+        var result = await Silo.Python.RunAsync("stream", watch);
 
         Assert.Equal("DEADLINE_EXCEEDED", result.Str("code"));
-        var call = await fixture.Probe.WaitForAsync(callId, c => c.Outcome is not null, "handler ended");
-        Assert.True(call.Cancelled);
-        Assert.NotEqual("completed", call.Outcome);
-    }
-
-    [Fact]
-    public async Task ServerStream_WhenDeadlinePassesMidStream_ReturnsDeadlineExceededAfterSomeReplies()
-    {
-        var callId = Guid.NewGuid().ToString("N");
-        var parameters = new
-        {
-            request = new { message = "tick", count = 1000, delay_ms = 100 },
-            timeout = 2.0,
-            metadata = new[] { new[] { CallProbe.CallIdHeader, callId } },
-        };
-
-        var result = await fixture.Python.RunAsync("server_stream", parameters);
-
-        Assert.Equal("DEADLINE_EXCEEDED", result.Str("code"));
-        Assert.InRange(result.GetProperty("replies").GetArrayLength(), 1, 999);
-        var call = await fixture.Probe.WaitForAsync(callId, c => c.Outcome is not null, "handler ended");
+        var first = Assert.Single(result.GetProperty("messages").EnumerateArray());
+        Assert.Equal(5, first.GetProperty("vehicle").GetProperty("signals").GetProperty("speed").GetDouble());
+        var call = await Silo.Probe.WaitForAsync(callId, c => c.Outcome is not null, "handler ended");
         Assert.True(call.Cancelled);
     }
 
     [Fact]
-    public async Task ServerStream_WhenPythonCancelsAfterTwoReplies_HandlerTokenFiresAndPythonSeesCancelled()
+    public async Task WatchVehicle_WhenPythonCancels_HandlerTokenFiresAndTheSiloServesOn()
     {
+        var vin = await ReportedVehicleAsync(speed: 5);
         var callId = Guid.NewGuid().ToString("N");
-        var parameters = new
-        {
-            request = new { message = "tick", count = 1000, delay_ms = 50 },
-            cancel_after = 2,
-            metadata = new[] { new[] { CallProbe.CallIdHeader, callId } },
-        };
+        var watch = ApiCall.For(FleetOperator.Descriptor, "WatchVehicle", new { vin }, Silo.OperatorToken(OperatorRole.Viewer, Fleet))
+            .WithMetadata((CallProbe.CallIdHeader, callId));
+        await using var run = Silo.Python.Start("stream", watch);
+        Assert.Equal(5, (await run.ReadMessageAsync()).GetProperty("vehicle").GetProperty("signals").GetProperty("speed").GetDouble());
+        await ReportAsync(vin, sequence: 2, speed: 20);
+        Assert.Equal(20, (await run.ReadMessageAsync()).GetProperty("vehicle").GetProperty("signals").GetProperty("speed").GetDouble());
 
-        var result = await fixture.Python.RunAsync("cancel_server_stream", parameters);
-
-        Assert.Equal("CANCELLED", result.Str("code"));
-        Assert.Equal([1, 2], result.GetProperty("received").EnumerateArray().Select(e => e.GetInt32()));
-        var call = await fixture.Probe.WaitForAsync(callId, c => c.Outcome is not null, "handler ended");
-        Assert.True(call.Cancelled);
-        Assert.NotEqual("completed", call.Outcome);
-    }
-
-    [Fact]
-    public async Task Unary_WhenPythonCancelsWhileHandlerRuns_HandlerTokenFiresAndServerStaysHealthy()
-    {
-        var callId = Guid.NewGuid().ToString("N");
-        var parameters = new
-        {
-            request = new { message = "slow", delay_ms = 30_000 },
-            metadata = new[] { new[] { CallProbe.CallIdHeader, callId } },
-        };
-        await using var run = fixture.Python.Start("cancel_unary", parameters);
-        Assert.Equal("started", (await run.ReadLineAsync()).Str("event"));
-        await fixture.Probe.WaitForAsync(callId, _ => true, "handler started");
-
-        await run.SendLineAsync("cancel");
+        await run.SendAsync(new { cancel = true });
         var result = await run.ResultAsync();
 
         Assert.Equal("CANCELLED", result.Str("code"));
-        var call = await fixture.Probe.WaitForAsync(callId, c => c.Outcome is not null, "handler ended");
+        var call = await Silo.Probe.WaitForAsync(callId, c => c.Outcome is not null, "handler ended");
         Assert.True(call.Cancelled);
-        var next = await fixture.Python.RunAsync("unary", new { request = new { message = "after" } });
-        Assert.Equal("after", next.GetProperty("reply").Str("message"));
+        var after = await Silo.Python.RunAsync("call", ApiCall.For(FleetOperator.Descriptor, "GetVehicle", new { vin }, Silo.OperatorToken(OperatorRole.Viewer, Fleet)));
+        Assert.Equal("OK", after.Str("code"));
     }
 
     [Fact]
-    public async Task Unary_WithGenerousDeadline_CompletesNormallyWithoutCancellation()
+    public async Task Connect_WithShortDeadline_EndsDeadlineExceededAndTheVehicleGoesOffline()
     {
+        var vin = Vins.Next();
         var callId = Guid.NewGuid().ToString("N");
-        var parameters = new
-        {
-            request = new { message = "quick", delay_ms = 10 },
-            timeout = 10.0,
-            metadata = new[] { new[] { CallProbe.CallIdHeader, callId } },
-        };
+        var connect = ApiCall.For(VehicleLink.Descriptor, "Connect", new { hello = new { vin } }, Silo.VehicleToken(vin, Fleet))
+            .With("timeout", 3.0)
+            .WithMetadata((CallProbe.CallIdHeader, callId));
 
-        var result = await fixture.Python.RunAsync("unary", parameters);
+        var result = await Silo.Python.RunAsync("stream", connect);
 
+        Assert.Equal("DEADLINE_EXCEEDED", result.Str("code"));
+        Assert.True(Assert.Single(result.GetProperty("messages").EnumerateArray()).TryGetProperty("welcome", out _));
+        var call = await Silo.Probe.WaitForAsync(callId, c => c.Outcome is not null, "handler ended");
+        Assert.True(call.Cancelled);
+        var vehicle = await Silo.Python.RunAsync("call", ApiCall.For(FleetOperator.Descriptor, "GetVehicle", new { vin }, Silo.OperatorToken(OperatorRole.Viewer, Fleet)));
+        Assert.Equal("CONNECTION_STATE_OFFLINE", vehicle.GetProperty("reply").Str("connection_state"));
+    }
+
+    private async Task<string> ReportedVehicleAsync(double speed)
+    {
+        var vin = Vins.Next();
+        await ReportAsync(vin, sequence: 1, speed);
+        return vin;
+    }
+
+    private async Task ReportAsync(string vin, long sequence, double speed)
+    {
+        var report = ApiCall.For(VehicleLink.Descriptor, "Report", new { vin, status = Reports.Status(sequence, speed) }, Silo.VehicleToken(vin, Fleet));
+        var result = await Silo.Python.RunAsync("call", report);
         Assert.Equal("OK", result.Str("code"));
-        var call = await fixture.Probe.WaitForAsync(callId, c => c.Outcome is not null, "handler ended");
-        Assert.Equal("completed", call.Outcome);
-        Assert.False(call.Cancelled);
     }
 }

@@ -2,51 +2,42 @@ using Grpc.Health.V1;
 
 namespace Vehicles.Grpc.InteropTests;
 
-/// <summary>grpc.health.v1.Health called by python3-grpcio through the descriptor set (grpc_health is not packaged).</summary>
+/// <summary>
+/// grpc.health.v1.Health (Grpc.AspNetCore.HealthChecks over the silo's checks) called by python3-grpcio through the
+/// descriptor set (Debian's grpcio has no grpc_health module).
+/// </summary>
 [Collection(InteropTestGroup.Name)]
-public sealed class HealthInteropTests(InteropServerFixture fixture)
+public sealed class HealthInteropTests(InteropSiloFixture fixture)
 {
-    [Fact]
-    public async Task Check_WholeServer_ReturnsServing()
+    [Theory]
+    [InlineData("")]
+    [InlineData("vehicles.v1.VehicleLink")]
+    [InlineData("vehicles.v1.FleetOperator")]
+    [InlineData("vehicles.v1.ClusterAdmin")]
+    [InlineData("vehicles.silo")]
+    [InlineData("vehicles.storage")]
+    public async Task Check_OfServingSilo_ReturnsServing(string service)
     {
-        var result = await fixture.Python.RunAsync("health_check", new { service = string.Empty });
+        var result = await fixture.Silo.Python.RunAsync("call", ApiCall.For(Health.Descriptor, "Check", new { service }));
 
         Assert.Equal("OK", result.Str("code"));
-        Assert.Equal("SERVING", result.Str("status"));
+        Assert.Equal("SERVING", result.GetProperty("reply").Str("status"));
     }
 
     [Fact]
     public async Task Check_UnknownService_ReturnsNotFound()
     {
-        var result = await fixture.Python.RunAsync("health_check", new { service = "vehicles.nowhere.v1.Unknown" });
+        var result = await fixture.Silo.Python.RunAsync("call", ApiCall.For(Health.Descriptor, "Check", new { service = "vehicles.nowhere.v1.Unknown" }));
 
         Assert.Equal("NOT_FOUND", result.Str("code"));
     }
 
     [Fact]
-    public async Task Check_AfterStatusSetToNotServing_ReturnsNotServing()
+    public async Task Watch_OfServingSilo_StreamsServingFirst()
     {
-        var service = "interop.check." + Guid.NewGuid().ToString("N");
-        fixture.Server.Health.SetStatus(service, HealthCheckResponse.Types.ServingStatus.NotServing);
+        var result = await fixture.Silo.Python.RunAsync("stream", ApiCall.For(Health.Descriptor, "Watch", new { service = "" }).With("take", 1));
 
-        var result = await fixture.Python.RunAsync("health_check", new { service });
-
-        Assert.Equal("OK", result.Str("code"));
-        Assert.Equal("NOT_SERVING", result.Str("status"));
-    }
-
-    [Fact]
-    public async Task Watch_WhenStatusChanges_StreamsTheCurrentThenTheNewStatus()
-    {
-        var service = "interop.watch." + Guid.NewGuid().ToString("N");
-        fixture.Server.Health.SetStatus(service, HealthCheckResponse.Types.ServingStatus.Serving);
-        await using var run = fixture.Python.Start("health_watch", new { service, take = 2 });
-        Assert.Equal("SERVING", (await run.ReadLineAsync()).Str("status"));
-
-        fixture.Server.Health.SetStatus(service, HealthCheckResponse.Types.ServingStatus.NotServing);
-        var result = await run.ResultAsync();
-
-        Assert.Equal(["SERVING", "NOT_SERVING"], result.Strings("statuses"));
+        Assert.Equal("SERVING", Assert.Single(result.GetProperty("messages").EnumerateArray()).Str("status"));
         Assert.Equal("CANCELLED", result.Str("code"));
     }
 }

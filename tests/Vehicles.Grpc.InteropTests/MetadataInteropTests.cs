@@ -1,71 +1,32 @@
+using Vehicles.Api.Security;
+using Vehicles.Api.V1;
+
 namespace Vehicles.Grpc.InteropTests;
 
-/// <summary>Custom metadata, text and -bin, both ways between python3-grpcio and our server.</summary>
+/// <summary>Custom request metadata, text and -bin, from python3-grpcio through the silo's interceptors to its handlers.</summary>
 [Collection(InteropTestGroup.Name)]
-public sealed class MetadataInteropTests(InteropServerFixture fixture)
+public sealed class MetadataInteropTests(InteropSiloFixture fixture)
 {
-    [Fact]
-    public async Task Unary_WithTextAndBinaryHeaders_HandlerSeesBothDecoded()
-    {
-        var parameters = new
-        {
-            request = new { message = "m", echo_metadata = true },
-            metadata = new[] { new[] { "x-vin", "WVW-000042" }, new[] { "x-raw-bin", "AAH//g==" } },
-        };
+    private const string Fleet = "interop";
 
-        var result = await fixture.Python.RunAsync("unary", parameters);
+    [Fact]
+    public async Task GetVehicle_WithCustomTextAndBinaryMetadata_IsAcceptedAndTheHandlerSeesBothDecoded()
+    {
+        var silo = fixture.Silo;
+        var vin = Vins.Next();
+        var report = ApiCall.For(VehicleLink.Descriptor, "Report", new { vin, status = Reports.Status(1, speed: 3) }, silo.VehicleToken(vin, Fleet));
+        Assert.Equal("OK", (await silo.Python.RunAsync("call", report)).Str("code"));
+        var callId = Guid.NewGuid().ToString("N");
+        var call = ApiCall.For(FleetOperator.Descriptor, "GetVehicle", new { vin }, silo.OperatorToken(OperatorRole.Viewer, Fleet))
+            .WithMetadata((CallProbe.CallIdHeader, callId), ("x-request-id", "req-0042"), ("x-trace-bin", "AAH//g=="));
+
+        var result = await silo.Python.RunAsync("call", call);
 
         Assert.Equal("OK", result.Str("code"));
-        Assert.Equal(["x-vin=WVW-000042", "x-raw-bin=AAH//g=="], result.GetProperty("reply").Strings("metadata"));
-    }
-
-    [Fact]
-    public async Task Unary_WithEchoHeaders_PythonReceivesThemAsTrailers()
-    {
-        var parameters = new
-        {
-            request = new { message = "m" },
-            metadata = new[] { new[] { "x-echo-trace", "trace-1" }, new[] { "x-echo-blob-bin", "AP8BgA==" } },
-        };
-
-        var result = await fixture.Python.RunAsync("unary", parameters);
-
-        Assert.Equal("OK", result.Str("code"));
-        var trailers = result.Pairs("trailing_metadata");
-        Assert.Contains(("x-echo-trace", "trace-1"), trailers);
-        Assert.Contains(("x-echo-blob-bin", "AP8BgA=="), trailers);
-    }
-
-    [Fact]
-    public async Task Unary_WhenFailingWithEchoHeaders_PythonReceivesTrailersWithTheStatus()
-    {
-        var parameters = new
-        {
-            request = new { fail_with_code = 5, fail_with_message = "weg" },
-            metadata = new[] { new[] { "x-echo-reason", "offline" }, new[] { "x-echo-state-bin", "AQID" } },
-        };
-
-        var result = await fixture.Python.RunAsync("unary", parameters);
-
-        Assert.Equal("NOT_FOUND", result.Str("code"));
-        var trailers = result.Pairs("trailing_metadata");
-        Assert.Contains(("x-echo-reason", "offline"), trailers);
-        Assert.Contains(("x-echo-state-bin", "AQID"), trailers);
-    }
-
-    [Fact]
-    public async Task ServerStream_WithEchoHeaders_PythonReceivesThemAsTrailersAfterTheReplies()
-    {
-        var parameters = new
-        {
-            request = new { message = "m", count = 2 },
-            metadata = new[] { new[] { "x-echo-trace", "stream-1" } },
-        };
-
-        var result = await fixture.Python.RunAsync("server_stream", parameters);
-
-        Assert.Equal("OK", result.Str("code"));
-        Assert.Equal(2, result.GetProperty("replies").GetArrayLength());
-        Assert.Contains(("x-echo-trace", "stream-1"), result.Pairs("trailing_metadata"));
+        Assert.Equal(vin, result.GetProperty("reply").Str("vin"));
+        var seen = (await silo.Probe.WaitForAsync(callId, c => c.Outcome is not null, "handler ended")).Headers;
+        Assert.Contains(("x-request-id", "req-0042"), seen);
+        Assert.Contains(("x-trace-bin", "AAH//g=="), seen);
+        Assert.Contains(seen, h => h.Key == "authorization" && h.Value.StartsWith("Bearer ", StringComparison.Ordinal));
     }
 }

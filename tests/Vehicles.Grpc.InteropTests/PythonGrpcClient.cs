@@ -3,7 +3,7 @@ using System.Text;
 namespace Vehicles.Grpc.InteropTests;
 
 /// <summary>
-/// Runs python/grpc_interop.py with Debian's python3-grpcio against a server and returns what it printed.
+/// Runs python/grpc_interop.py with Debian's python3-grpcio against a silo and returns what it printed.
 /// The interpreter is <c>VEHICLES_TEST_PYTHON</c> or <c>/usr/bin/python3</c>, never the first python3 on
 /// PATH, which may be another interpreter that does not see Debian's packages.
 /// </summary>
@@ -11,6 +11,7 @@ internal sealed class PythonGrpcClient
 {
     private const int MissingPackagesExitCode = 3;
     private static readonly TimeSpan _processTimeout = TimeSpan.FromSeconds(60);
+    private static readonly JsonSerializerOptions _json = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
     private readonly string _target;
 
@@ -25,27 +26,20 @@ internal sealed class PythonGrpcClient
 
     private static string ScriptPath => Path.Combine(AppContext.BaseDirectory, "python", "grpc_interop.py");
 
-    private static string DescriptorSetPath => Path.Combine(AppContext.BaseDirectory, "interop_descriptors.pb");
-
     /// <summary>Runs a case to its end and returns its JSON result.</summary>
-    public async Task<JsonElement> RunAsync(string caseName, object? parameters = null, int? maxReceiveMessageSize = null)
+    public async Task<JsonElement> RunAsync(string caseName, object? parameters = null)
     {
-        await using var run = Start(caseName, parameters, maxReceiveMessageSize);
+        await using var run = Start(caseName, parameters);
         return await run.ResultAsync();
     }
 
     /// <summary>Starts a case that talks to the test on stdin/stdout while its call is in flight.</summary>
-    public PythonRun Start(string caseName, object? parameters = null, int? maxReceiveMessageSize = null)
+    public PythonRun Start(string caseName, object? parameters = null)
     {
         if (!File.Exists(Interpreter))
         {
             throw new InvalidOperationException(
                 $"{Interpreter} does not exist: the interop tests need Debian's python3 with python3-grpcio; run scripts/test.sh (or scripts/servers.sh start), which installs them.");
-        }
-
-        if (!File.Exists(DescriptorSetPath))
-        {
-            throw new InvalidOperationException($"{DescriptorSetPath} is missing: the build target GenerateInteropDescriptorSet did not run.");
         }
 
         var startInfo = new ProcessStartInfo(Interpreter)
@@ -63,18 +57,12 @@ internal sealed class PythonGrpcClient
         startInfo.ArgumentList.Add("--target");
         startInfo.ArgumentList.Add(_target);
         startInfo.ArgumentList.Add("--descriptors");
-        startInfo.ArgumentList.Add(DescriptorSetPath);
+        startInfo.ArgumentList.Add(InteropDescriptors.Path);
         if (parameters is not null)
         {
             // System.Text.Json escapes non-ASCII by default, so the arguments survive any locale.
             startInfo.ArgumentList.Add("--params");
-            startInfo.ArgumentList.Add(JsonSerializer.Serialize(parameters));
-        }
-
-        if (maxReceiveMessageSize is { } max)
-        {
-            startInfo.ArgumentList.Add("--max-receive");
-            startInfo.ArgumentList.Add(max.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            startInfo.ArgumentList.Add(JsonSerializer.Serialize(parameters, _json));
         }
 
         startInfo.ArgumentList.Add(caseName);
@@ -125,6 +113,21 @@ internal sealed class PythonGrpcClient
             {
                 throw Failure($"printed a line that is not JSON: {line}", string.Empty);
             }
+        }
+
+        /// <summary>Writes a command (see case_stream in the script) as one JSON line to the script's stdin.</summary>
+        public Task SendAsync(object command) => SendLineAsync(JsonSerializer.Serialize(command, _json));
+
+        /// <summary>Reads the next event line and checks that it is a message; returns the message.</summary>
+        public async Task<JsonElement> ReadMessageAsync()
+        {
+            var line = await ReadLineAsync();
+            if (!line.TryGetProperty("event", out var kind) || kind.GetString() != "message")
+            {
+                throw Failure($"printed {line} where a message event was expected", string.Empty);
+            }
+
+            return line.GetProperty("message");
         }
 
         /// <summary>Writes a line to the script's stdin.</summary>

@@ -1,120 +1,151 @@
-using System.Buffers.Binary;
 using System.IO.Compression;
-using Google.Protobuf;
-using Vehicles.Testing.V1;
+using System.Net.Sockets;
+using System.Text;
+using Vehicles.Api.Security;
+using Vehicles.Api.V1;
 
 namespace Vehicles.Grpc.InteropTests;
 
 /// <summary>
-/// The server's wire format seen by nghttp, an HTTP/2 client that knows nothing of gRPC: frame order,
-/// trailers-only responses, percent-encoded status messages, server-side deadlines (nghttp has no deadline
-/// of its own, so only the server can end the call) and compressed response frames.
+/// The silo's wire format seen by nghttp, an HTTP/2 client that knows nothing of gRPC: frame order, trailers-only errors,
+/// server-side deadlines from grpc-timeout (nghttp has no deadline of its own, so only the server can end the call),
+/// compressed response frames, and HTTP/2 only.
 /// </summary>
 [Collection(InteropTestGroup.Name)]
-public sealed class RawHttp2WireTests(InteropServerFixture fixture)
+public sealed class RawHttp2WireTests(InteropSiloFixture fixture, CompressingSiloFixture compressing)
 {
-    private const string Echo = "/vehicles.testing.v1.TestService/Echo";
+    private const string Fleet = "interop";
+    private const string GetVehicle = "/vehicles.v1.FleetOperator/GetVehicle";
+    private const string WatchVehicle = "/vehicles.v1.FleetOperator/WatchVehicle";
     private static readonly (string, string) _grpcContentType = ("content-type", "application/grpc");
     private static readonly (string, string) _teTrailers = ("te", "trailers");
 
     [Fact]
-    public async Task Echo_WhenSucceeding_SendsHeadersThenOneDataFrameThenStatusTrailers()
+    public async Task GetVehicle_WhenSucceeding_SendsHeadersThenOneDataFrameThenStatusTrailers()
     {
-        var response = await NghttpClient.PostAsync(fixture.Server.Address, Echo, Frame(new EchoRequest { Message = "wire" }), _grpcContentType, _teTrailers);
+        var silo = fixture.Silo;
+        var vin = await ReportedVehicleAsync(silo);
+
+        var response = await NghttpClient.PostAsync(
+            silo.Address, GetVehicle, GrpcFrames.Frame(new GetVehicleRequest { Vin = vin }), _grpcContentType, _teTrailers, Bearer(silo.OperatorToken(OperatorRole.Viewer, Fleet)));
 
         Assert.Equal(["HEADERS", "DATA", "HEADERS END_STREAM"], response.Frames);
         Assert.Equal("200", response.Header(":status"));
         Assert.Equal("application/grpc", response.Header("content-type"));
         Assert.Equal("0", response.Trailer("grpc-status"));
-        Assert.Equal("wire", EchoReply.Parser.ParseFrom(Unframe(response.Body, out var compressed)).Message);
+        var (compressed, message) = Assert.Single(GrpcFrames.Unframe(response.Body));
         Assert.False(compressed);
+        Assert.Equal(vin, Vehicle.Parser.ParseFrom(message).Vin);
     }
 
     [Fact]
-    public async Task Echo_WhenFailingBeforeAnyMessage_SendsTrailersOnlyWithPercentEncodedMessage()
+    public async Task GetVehicle_WithoutToken_SendsTrailersOnlyWithOurMessage()
     {
-        var request = new EchoRequest { FailWithCode = 5, FailWithMessage = "Fahrzeug nicht gefunden: Größe ✓" };
-
-        var response = await NghttpClient.PostAsync(fixture.Server.Address, Echo, Frame(request), _grpcContentType, _teTrailers);
+        var response = await NghttpClient.PostAsync(fixture.Silo.Address, GetVehicle, GrpcFrames.Frame(new GetVehicleRequest { Vin = Vins.Next() }), _grpcContentType, _teTrailers);
 
         Assert.Equal(["HEADERS END_STREAM"], response.Frames);
         Assert.Equal("200", response.Header(":status"));
-        Assert.Equal("5", response.Header("grpc-status"));
-        Assert.Equal("Fahrzeug nicht gefunden: Gr%C3%B6%C3%9Fe %E2%9C%93", response.Header("grpc-message"));
+        Assert.Equal("16", response.Header("grpc-status"));
+        Assert.Equal("missing bearer token: send 'authorization: Bearer <token>'", response.Header("grpc-message"));
         Assert.Empty(response.Body);
     }
 
     [Fact]
-    public async Task Echo_WithGrpcTimeoutAndNoClientDeadline_ServerEndsCallWithDeadlineExceeded()
+    public async Task WatchVehicle_WithGrpcTimeoutAndNoClientDeadline_SiloEndsTheStreamWithDeadlineExceeded()
     {
+        var silo = fixture.Silo;
+        var vin = await ReportedVehicleAsync(silo);
         var callId = Guid.NewGuid().ToString("N");
-        var request = new EchoRequest { Message = "slow", DelayMs = 30_000 };
 
         var response = await NghttpClient.PostAsync(
-            fixture.Server.Address, Echo, Frame(request), _grpcContentType, _teTrailers, ("grpc-timeout", "300m"), (CallProbe.CallIdHeader, callId));
+            silo.Address,
+            WatchVehicle,
+            GrpcFrames.Frame(new WatchVehicleRequest { Vin = vin }),
+            _grpcContentType,
+            _teTrailers,
+            Bearer(silo.OperatorToken(OperatorRole.Viewer, Fleet)),
+            ("grpc-timeout", "2000m"),
+            (CallProbe.CallIdHeader, callId));
 
-        Assert.Equal("4", response.Header("grpc-status") ?? response.Trailer("grpc-status"));
-        var call = await fixture.Probe.WaitForAsync(callId, c => c.Outcome is not null, "handler ended");
-        Assert.True(call.Cancelled);
+        Assert.Equal("4", response.Trailer("grpc-status"));
+        var (_, first) = Assert.Single(GrpcFrames.Unframe(response.Body));
+        Assert.Equal(vin, VehicleEvent.Parser.ParseFrom(first).Vehicle.Vin);
+        // nghttp posts twice (once for the frames, once for the body): both calls ended by the silo's deadline.
+        var calls = await silo.Probe.WaitForAllAsync(callId, c => c.Count == 2 && c.All(r => r.Outcome is not null), "both handlers ended");
+        Assert.All(calls, c => Assert.True(c.Cancelled));
     }
 
     [Fact]
-    public async Task Echo_WithNonGrpcContentType_Answers415()
+    public async Task Post_WithNonGrpcContentType_Answers415()
     {
-        var response = await NghttpClient.PostAsync(fixture.Server.Address, Echo, Frame(new EchoRequest()), ("content-type", "application/json"));
+        var response = await NghttpClient.PostAsync(fixture.Silo.Address, GetVehicle, GrpcFrames.Frame(new GetVehicleRequest()), ("content-type", "application/json"));
 
         Assert.Equal("415", response.Header(":status"));
     }
 
     [Fact]
-    public async Task Echo_WhenServerCompressesAndClientAcceptsGzip_SendsGzipFrameFlaggedCompressed()
+    public async Task GetVehicle_WhenSiloCompressesAndClientAcceptsGzip_SendsGzipFrameFlaggedCompressed()
     {
-        await using var server = await InteropServerFixture.StartServerAsync(grpc => grpc.ResponseCompressionAlgorithm = "gzip");
-        var request = new EchoRequest { Message = "zip", ResponseSize = 10_000 };
+        var silo = compressing.Silo;
+        var vin = await ReportedVehicleAsync(silo);
 
         var response = await NghttpClient.PostAsync(
-            server.Address, Echo, Frame(request), _grpcContentType, _teTrailers, ("grpc-accept-encoding", "identity,gzip"));
+            silo.Address, GetVehicle, GrpcFrames.Frame(new GetVehicleRequest { Vin = vin }), _grpcContentType, _teTrailers, ("grpc-accept-encoding", "identity,gzip"), Bearer(silo.OperatorToken(OperatorRole.Viewer, Fleet)));
 
         Assert.Equal("gzip", response.Header("grpc-encoding"));
         Assert.Equal("0", response.Trailer("grpc-status"));
-        var message = Unframe(response.Body, out var compressed);
+        var (compressed, message) = Assert.Single(GrpcFrames.Unframe(response.Body));
         Assert.True(compressed);
-        Assert.True(message.Length < 10_000, $"a 10,000-byte repeating payload should shrink, got {message.Length} bytes");
         using var gzip = new GZipStream(new MemoryStream(message), CompressionMode.Decompress);
-        var reply = EchoReply.Parser.ParseFrom(gzip);
-        Assert.Equal("zip", reply.Message);
-        Assert.Equal(10_000, reply.Payload.Length);
+        Assert.Equal(vin, Vehicle.Parser.ParseFrom(gzip).Vin);
     }
 
     [Fact]
-    public async Task Echo_WhenServerCompressesButClientDoesNotAcceptGzip_SendsPlainFrame()
+    public async Task GetVehicle_WhenSiloCompressesButClientDoesNotAcceptGzip_SendsPlainFrame()
     {
-        await using var server = await InteropServerFixture.StartServerAsync(grpc => grpc.ResponseCompressionAlgorithm = "gzip");
+        var silo = compressing.Silo;
+        var vin = await ReportedVehicleAsync(silo);
 
         var response = await NghttpClient.PostAsync(
-            server.Address, Echo, Frame(new EchoRequest { Message = "plain" }), _grpcContentType, _teTrailers, ("grpc-accept-encoding", "identity"));
+            silo.Address, GetVehicle, GrpcFrames.Frame(new GetVehicleRequest { Vin = vin }), _grpcContentType, _teTrailers, ("grpc-accept-encoding", "identity"), Bearer(silo.OperatorToken(OperatorRole.Viewer, Fleet)));
 
         Assert.Null(response.Header("grpc-encoding"));
-        Assert.Equal("plain", EchoReply.Parser.ParseFrom(Unframe(response.Body, out var compressed)).Message);
+        var (compressed, message) = Assert.Single(GrpcFrames.Unframe(response.Body));
         Assert.False(compressed);
+        Assert.Equal(vin, Vehicle.Parser.ParseFrom(message).Vin);
     }
 
-    private static byte[] Frame(EchoRequest request)
+    [Fact]
+    public async Task Http11Request_IsRefusedWith400BeforeReachingGrpc()
     {
-        var message = request.ToByteArray();
-        var framed = new byte[GrpcProtocol.FrameHeaderLength + message.Length];
-        GrpcProtocol.WriteFrameHeader(framed, compressed: false, message.Length);
-        message.CopyTo(framed, GrpcProtocol.FrameHeaderLength);
-        return framed;
+        // The endpoint speaks HTTP/2 only (h2c by prior knowledge): Kestrel answers an HTTP/1.1 request 400 and closes.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(fixture.Silo.Address.Host, fixture.Silo.Address.Port, timeout.Token);
+        var stream = tcp.GetStream();
+        var request = $"POST {GetVehicle} HTTP/1.1\r\nHost: {fixture.Silo.Address.Authority}\r\nContent-Type: application/grpc\r\nContent-Length: 0\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request), timeout.Token);
+
+        using var received = new MemoryStream();
+        var buffer = new byte[4096];
+        int read;
+        while ((read = await stream.ReadAsync(buffer, timeout.Token)) > 0)
+        {
+            received.Write(buffer, 0, read);
+        }
+
+        var text = Encoding.ASCII.GetString(received.ToArray());
+        Assert.StartsWith("HTTP/1.1 400 ", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("grpc-status", text, StringComparison.OrdinalIgnoreCase);
     }
 
-    /// <summary>The one message of a body, checking that the frame header's length covers the rest exactly.</summary>
-    private static byte[] Unframe(byte[] body, out bool compressed)
+    private static (string, string) Bearer(string token) => ("authorization", "Bearer " + token);
+
+    private static async Task<string> ReportedVehicleAsync(InteropSilo silo)
     {
-        Assert.True(body.Length >= GrpcProtocol.FrameHeaderLength, $"the body has {body.Length} bytes, less than a frame header");
-        compressed = body[0] == 1;
-        var length = BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(1));
-        Assert.Equal(body.Length - GrpcProtocol.FrameHeaderLength, (int)length);
-        return body[GrpcProtocol.FrameHeaderLength..];
+        var vin = Vins.Next();
+        var report = ApiCall.For(VehicleLink.Descriptor, "Report", new { vin, status = Reports.Status(1, speed: 9) }, silo.VehicleToken(vin, Fleet));
+        Assert.Equal("OK", (await silo.Python.RunAsync("call", report)).Str("code"));
+        return vin;
     }
 }
