@@ -1,3 +1,4 @@
+using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -107,9 +108,18 @@ internal sealed partial class GrpcAuthorizationResultHandler(ILogger<GrpcAuthori
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(authorizeResult);
-        if (authorizeResult.Succeeded || !IsGrpc(context.Request))
+        if (authorizeResult.Succeeded)
         {
             await _default.HandleAsync(next, context, policy, authorizeResult);
+            return;
+        }
+
+        if (!IsGrpc(context.Request))
+        {
+            // Not a gRPC request: grpc-dotnet answers 415 Unsupported Media Type without running the handler.
+            await (context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>() is not null
+                ? next(context)
+                : _default.HandleAsync(next, context, policy, authorizeResult));
             return;
         }
 

@@ -114,14 +114,20 @@ public sealed class FleetOperatorService : FleetOperator.FleetOperatorBase
             await subscription.Ready;
         }
 
-        var result = await _grains.GetGrain<IVehicleGrain>(request.Vin).SendCommandAsync(new CommandRequest(
+        var grain = _grains.GetGrain<IVehicleGrain>(request.Vin);
+        var commandRequest = new CommandRequest(
             request.Name,
             request.Parameters,
             _validator.EffectiveTtl(request),
             request.NotBefore?.ToDateTimeOffset(),
             request.IdempotencyKey.Length == 0 ? null : request.IdempotencyKey,
-            caller.Subject),
-            context.CancellationToken);
+            caller.Subject);
+        Task<SendCommandResult> Send() => grain.SendCommandAsync(commandRequest, context.CancellationToken);
+
+        // With an idempotency key the grain answers a second attempt with the command the first created, so the call
+        // is run again when the vehicle's silo left while it was on its way; without one it could create the command
+        // twice, and the caller gets UNAVAILABLE instead.
+        var result = commandRequest.IdempotencyKey is null ? await Send() : await GrainRetry.IdempotentAsync(Send, _time, context.CancellationToken);
         var command = result.Status switch
         {
             SendCommandStatus.Created or SendCommandStatus.Deduplicated => result.Command!,

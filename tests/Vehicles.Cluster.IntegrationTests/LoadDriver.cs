@@ -229,8 +229,10 @@ public sealed class LoadDriver : IAsyncDisposable
             {
                 if (sendCommand)
                 {
-                    // Not the stop token: a call in flight when the load stops finishes, so its outcome is known.
-                    var response = await api.SendCommandAsync(new SendCommandRequest { Vin = vin, Name = "flash_lights" }, CancellationToken.None);
+                    // Not the stop token: a call in flight when the load stops finishes, so its outcome is known. With an
+                    // idempotency key, as an operator sends it, the silo may run the call again across a leave.
+                    var request = new SendCommandRequest { Vin = vin, Name = "flash_lights", IdempotencyKey = Guid.NewGuid().ToString("N") };
+                    var response = await api.SendCommandAsync(request, CancellationToken.None);
                     _accepted.Enqueue(new AcceptedCommand(vin, response.Command.CommandId, silo.Name, Elapsed));
                 }
                 else
