@@ -46,11 +46,18 @@ public sealed class WatchTests : SiloTestBase
 
         // The watch consumes events on its own task: the last one may not have reached its coalescer when the clock
         // moves, and then goes out one interval later. Either way at most one update per interval, the newest.
+        // The coalescer arms its interval timer on its own task too: the clock moves an interval at a time until the
+        // next update is out, bounded by the test's 30 s.
         var seen = new List<FleetUpdate>();
         for (var interval = 0; interval < 2 && (seen.Count == 0 || seen[^1].Vehicle.Signals.Speed != 61); interval++)
         {
             var pending = watch.ResponseStream.MoveNext(stop.Token);
-            Silo.Clock.Advance(TimeSpan.FromSeconds(5));
+            while (!pending.IsCompleted)
+            {
+                Silo.Clock.Advance(TimeSpan.FromSeconds(5));
+                await Task.WhenAny(pending, Task.Delay(TimeSpan.FromMilliseconds(50), stop.Token));
+            }
+
             Assert.True(await pending);
             seen.Add(watch.ResponseStream.Current);
         }
