@@ -55,6 +55,8 @@ public static partial class ApiServiceCollectionExtensions
         services.TryAddSingleton(provider => new RequestValidator(
             provider.GetRequiredService<IOptions<ValidationOptions>>().Value, provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<VehicleSessions>();
+        services.AddMetrics();
+        services.TryAddSingleton<ApiMetrics>();
         services.AddVehicleTokenAuthentication();
         services.TryAddSingleton<GrainErrorInterceptor>();
         services.TryAddSingleton<VehicleLinkService>();

@@ -48,6 +48,7 @@ public static class SiloHostingExtensions
 
         // After the silo: the health publisher then starts once the silo has started (its storage schema is in place).
         builder.Services.AddVehiclesHealthChecks();
+        builder.Services.AddVehiclesTelemetry(configuration);
         builder.Services.AddVehiclesRedis(configuration);
         builder.Services.AddVehiclesApi(configuration);
         builder.Services.AddSingleton<IClusterStatusProvider, OrleansClusterStatusProvider>();
@@ -67,6 +68,7 @@ public static class SiloHostingExtensions
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
         app.MapVehiclesApi();
+        app.MapVehiclesMetrics();
         return app;
     }
 

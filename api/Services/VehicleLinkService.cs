@@ -27,6 +27,7 @@ public sealed partial class VehicleLinkService : VehicleLink.VehicleLinkBase
     private readonly VehicleLinkOptions _options;
     private readonly SessionLimits _limits;
     private readonly ILogger<VehicleLinkService> _logger;
+    private readonly ApiMetrics? _metrics;
 
     /// <summary>Creates the service.</summary>
     public VehicleLinkService(
@@ -36,7 +37,8 @@ public sealed partial class VehicleLinkService : VehicleLink.VehicleLinkBase
         TimeProvider time,
         IOptions<VehicleLinkOptions> options,
         IOptions<GrpcServiceOptions> grpcOptions,
-        ILogger<VehicleLinkService> logger)
+        ILogger<VehicleLinkService> logger,
+        ApiMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(grpcOptions);
@@ -47,6 +49,7 @@ public sealed partial class VehicleLinkService : VehicleLink.VehicleLinkBase
         _options = options.Value;
         _options.EnsureValid();
         _logger = logger;
+        _metrics = metrics;
         _limits = new SessionLimits
         {
             MaxReportsPerSecond = (uint)Math.Max(1, Math.Floor(_options.MaxReportsPerSecond)),
@@ -78,6 +81,8 @@ public sealed partial class VehicleLinkService : VehicleLink.VehicleLinkBase
         var sessionId = Guid.NewGuid().ToString("N");
         var grain = _grains.GetGrain<IVehicleGrain>(vin);
         using var session = _sessions.Open(vin, sessionId);
+        _metrics?.Connected();
+        using var counted = new Disconnection(_metrics);
         var writeLock = new SemaphoreSlim(1, 1);
         var endReason = SessionEndReason.None;
         var sessionOpened = false;
@@ -171,8 +176,10 @@ public sealed partial class VehicleLinkService : VehicleLink.VehicleLinkBase
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         var vehicle = RequireVehicle(context);
+        _metrics?.Received();
         if (_validator.Validate(request) is { } error)
         {
+            _metrics?.Rejected("invalid");
             throw ApiErrors.Invalid(error);
         }
 
@@ -183,6 +190,7 @@ public sealed partial class VehicleLinkService : VehicleLink.VehicleLinkBase
 
         var grain = _grains.GetGrain<IVehicleGrain>(request.Vin);
         var receipt = await GrainRetry.IdempotentAsync(() => grain.ReportAsync(request.Status, FleetOrNull(vehicle), null, context.CancellationToken), _time, context.CancellationToken);
+        _metrics?.Applied();
         return new ReportResponse { Ack = receipt.Ack };
     }
 
@@ -371,8 +379,10 @@ public sealed partial class VehicleLinkService : VehicleLink.VehicleLinkBase
 
         private async Task<ServerMessage?> OnStatusAsync(StatusReport status)
         {
+            service._metrics?.Received();
             if (service._validator.Validate(status) is { } error)
             {
+                service._metrics?.Rejected("invalid");
                 return Error(error, sequence: status.Sequence);
             }
 
@@ -386,6 +396,7 @@ public sealed partial class VehicleLinkService : VehicleLink.VehicleLinkBase
                 }
 
                 _throttledUntil = now + (long)(retryAfter.TotalSeconds * service._time.TimestampFrequency);
+                service._metrics?.Rejected("throttled");
                 return new ServerMessage
                 {
                     Throttle = new ThrottleNotice
@@ -398,6 +409,7 @@ public sealed partial class VehicleLinkService : VehicleLink.VehicleLinkBase
 
             _ignoredThrottles = 0;
             var receipt = await GrainRetry.IdempotentAsync(() => grain.ReportAsync(status, FleetOrNull(vehicle), session.SessionId), service._time);
+            service._metrics?.Applied();
             FollowUp(receipt.Session);
             return new ServerMessage { Ack = receipt.Ack };
         }
@@ -485,5 +497,10 @@ public sealed partial class VehicleLinkService : VehicleLink.VehicleLinkBase
         {
             Error = new ErrorNotice { Code = code, Message = message, Sequence = sequence, CommandId = commandId ?? "" },
         };
+    }
+
+    private readonly struct Disconnection(ApiMetrics? metrics) : IDisposable
+    {
+        public void Dispose() => metrics?.Disconnected();
     }
 }
