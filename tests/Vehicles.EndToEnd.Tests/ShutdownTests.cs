@@ -27,10 +27,15 @@ public sealed class ShutdownTests : SiloTestBase
 
         Assert.True(await fleetNext);
 
+        // All three are read while the silo stops, as their clients would: a stream read only after the server has
+        // closed the connection may report the closed connection rather than the status it was sent.
+        var vehicleWatchEnding = EndOfAsync(watchVehicle, stop.Token);
+        var fleetWatchEnding = EndOfAsync(watchFleet, stop.Token);
+        var streamEnding = vehicle.ReadUntilEndAsync();
         var stopping = Task.Run(Silo.StopAsync, stop.Token);
-        var vehicleWatchEnd = await EndOfAsync(watchVehicle, stop.Token);
-        var fleetWatchEnd = await EndOfAsync(watchFleet, stop.Token);
-        var streamEnd = await vehicle.ReadUntilEndAsync();
+        var vehicleWatchEnd = await vehicleWatchEnding;
+        var fleetWatchEnd = await fleetWatchEnding;
+        var streamEnd = await streamEnding;
         await stopping;
 
         Assert.Equal(StatusCode.Unavailable, vehicleWatchEnd.StatusCode);
