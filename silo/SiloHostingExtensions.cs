@@ -44,6 +44,7 @@ public static class SiloHostingExtensions
             silo.ConfigureSiloOptions(configuration);
             silo.UseClusterTls(configuration);
             silo.Services.Replace(ServiceDescriptor.Singleton<IFatalErrorHandler, ExitOnFatalError>());
+            silo.AddActivityPropagation();
         });
 
         // After the silo: the health publisher then starts once the silo has started (its storage schema is in place).
