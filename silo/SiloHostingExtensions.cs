@@ -44,7 +44,10 @@ public static class SiloHostingExtensions
             silo.ConfigureSiloOptions(configuration);
             silo.UseClusterTls(configuration);
             silo.Services.Replace(ServiceDescriptor.Singleton<IFatalErrorHandler, ExitOnFatalError>());
-            silo.AddActivityPropagation();
+            if (SiloTelemetry.TracesEnabled(configuration))
+            {
+                silo.AddActivityPropagation();
+            }
         });
 
         // After the silo: the health publisher then starts once the silo has started (its storage schema is in place).

@@ -7,6 +7,9 @@ namespace Vehicles.EndToEnd.Tests;
 /// <summary>A command is traceable from its gRPC call through the vehicle's grain to the state write.</summary>
 public sealed class TracingTests : SiloTestBase
 {
+    // What a configured OTLP collector turns on, without a collector to export to: the test listens itself.
+    protected override IDictionary<string, string?>? Settings => new Dictionary<string, string?> { ["Telemetry:Traces"] = "true" };
+
     [Fact]
     public async Task SendCommand_IsOneTrace_FromTheGrpcCallThroughTheGrainToTheStateWrite()
     {
