@@ -1,3 +1,4 @@
+using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -6,11 +7,10 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Vehicles.Api.Security;
-using Vehicles.Api.Sessions;
 using Vehicles.Api.Services;
+using Vehicles.Api.Sessions;
 using Vehicles.Api.Validation;
 using Vehicles.Grains;
-using Grpc.AspNetCore.Server;
 
 namespace Vehicles.Api;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
-using Vehicles.Api.Security;
-using Vehicles.Api.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Vehicles.Api.Security;
+using Vehicles.Api.V1;
 
 namespace Vehicles.Silo;
 

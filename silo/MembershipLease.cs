@@ -1,7 +1,7 @@
-using Orleans.Configuration;
-using Microsoft.Extensions.Options;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 
 namespace Vehicles.Silo;
 

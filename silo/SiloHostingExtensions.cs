@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
+using Orleans.Serialization;
 using Vehicles.Api;
 using Vehicles.Api.Services;
-using Orleans.Serialization;
 using Vehicles.Grains.Serialization;
 using Vehicles.Redis;
 using Vehicles.Storage;

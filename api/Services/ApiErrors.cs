@@ -1,5 +1,5 @@
-using Vehicles.Api.Validation;
 using Grpc.Core;
+using Vehicles.Api.Validation;
 
 namespace Vehicles.Api.Services;
 

@@ -1,7 +1,7 @@
+using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using Vehicles.Api.Security;
 using Vehicles.Api.V1;
-using Grpc.Core;
 
 namespace Vehicles.Api.Services;
 

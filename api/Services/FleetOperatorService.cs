@@ -1,4 +1,5 @@
 using System.Text;
+using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -6,7 +7,6 @@ using Vehicles.Api.Security;
 using Vehicles.Api.V1;
 using Vehicles.Api.Validation;
 using Vehicles.Grains;
-using Grpc.Core;
 
 namespace Vehicles.Api.Services;
 

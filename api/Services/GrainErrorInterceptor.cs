@@ -1,6 +1,6 @@
-using Orleans.Storage;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Orleans.Storage;
 
 namespace Vehicles.Api.Services;
 

@@ -1,4 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
+using Grpc.AspNetCore.Server;
+using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -7,8 +9,6 @@ using Vehicles.Api.Sessions;
 using Vehicles.Api.V1;
 using Vehicles.Api.Validation;
 using Vehicles.Grains;
-using Grpc.Core;
-using Grpc.AspNetCore.Server;
 
 namespace Vehicles.Api.Services;
 
